@@ -1,0 +1,18 @@
+/*
+ * bootstrap.h - the static arena that serves allocations made before the
+ * real allocator is known (dlsym itself calls calloc while we resolve it).
+ */
+#ifndef MEMTOP_BOOTSTRAP_H
+#define MEMTOP_BOOTSTRAP_H
+
+#include <stddef.h>
+#include <stdbool.h>
+
+#define MT_VISIBLE_HIDDEN __attribute__((visibility("hidden")))
+
+MT_VISIBLE_HIDDEN void *bootstrap_alloc(size_t size, size_t align);
+MT_VISIBLE_HIDDEN bool bootstrap_owns(const void *p);
+/* Requested size of an arena block (0 for a foreign pointer). */
+MT_VISIBLE_HIDDEN size_t bootstrap_size(const void *p);
+
+#endif

@@ -1,0 +1,377 @@
+/*
+ * hooks.c - the interposed malloc family and the collector's lifecycle.
+ *
+ * Each hook calls the real function first, then records the event in the
+ * calling thread's slot.  The only state touched per event is the thread's
+ * own slot and two initial-exec TLS words (a re-entrancy guard and the slot
+ * pointer): initial-exec because a general-dynamic TLS access may itself
+ * allocate, and small because attach mode (dlopen) must fit glibc's static
+ * TLS surplus.  The guard is held while the collector itself runs code that
+ * may allocate (dlsym, registration, publication); calls made meanwhile go
+ * straight to the real functions and are not counted.
+ *
+ * errno: the hot path never changes it; slow paths save and restore it, so
+ * the caller sees exactly the errno the real allocator left.
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "bootstrap.h"
+#include "collector.h"
+#include "registry.h"
+
+#define MT_EXPORT __attribute__((visibility("default")))
+
+struct mt_tls {
+	int guard;
+	struct mt_slot *slot;
+};
+static __thread struct mt_tls mt_tls __attribute__((tls_model("initial-exec")));
+
+static struct {
+	void *(*malloc)(size_t);
+	void (*free)(void *);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	int (*posix_memalign)(void **, size_t, size_t);
+	void *(*aligned_alloc)(size_t, size_t);
+	void *(*memalign)(size_t, size_t);
+	void *(*valloc)(size_t);
+	void *(*pvalloc)(size_t);
+	size_t (*usable)(void *);
+} real;
+
+static int resolving;
+static pthread_key_t exit_key;
+static int exit_key_ok;
+
+static void *next_sym(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+/* False while resolution is under way (the caller then uses the arena). */
+static bool resolve(void)
+{
+	if (__atomic_load_n(&real.usable, __ATOMIC_ACQUIRE))
+		return true;
+	if (__atomic_exchange_n(&resolving, 1, __ATOMIC_ACQ_REL))
+		return false;
+	mt_tls.guard++;
+	real.free = next_sym("free");
+	real.calloc = next_sym("calloc");
+	real.realloc = next_sym("realloc");
+	real.posix_memalign = next_sym("posix_memalign");
+	real.aligned_alloc = next_sym("aligned_alloc");
+	real.memalign = next_sym("memalign");
+	real.valloc = next_sym("valloc");
+	real.pvalloc = next_sym("pvalloc");
+	real.malloc = next_sym("malloc");
+	__atomic_store_n(&real.usable, (size_t (*)(void *))next_sym("malloc_usable_size"),
+			 __ATOMIC_RELEASE);
+	mt_tls.guard--;
+	__atomic_store_n(&resolving, 0, __ATOMIC_RELEASE);
+	return real.usable && real.malloc && real.free;
+}
+
+static inline bool ready(void)
+{
+	return mt_likely(__atomic_load_n(&real.usable, __ATOMIC_ACQUIRE) != NULL) || resolve();
+}
+
+/* ---------------------------------------------------------------- accounting */
+
+static __attribute__((noinline)) struct mt_slot *register_thread(struct mt_tls *t)
+{
+	int saved = errno;
+	t->guard++;
+	struct mt_slot *s = registry_register();
+	if ((uintptr_t)s > MT_SLOT_SPECIAL && exit_key_ok)
+		pthread_setspecific(exit_key, s);
+	t->slot = s;
+	t->guard--;
+	errno = saved;
+	return s;
+}
+
+static __attribute__((noinline)) void publish(struct mt_tls *t, struct mt_slot *s)
+{
+	int saved = errno;
+	t->guard++;
+	registry_publish(s);
+	t->guard--;
+	errno = saved;
+}
+
+static inline void account(const struct mt_event *e)
+{
+	struct mt_tls *t = &mt_tls;
+	if (mt_unlikely(t->guard))
+		return;
+	struct mt_slot *s = t->slot;
+	if (mt_unlikely((uintptr_t)s <= MT_SLOT_SPECIAL)) {
+		if (s == MT_SLOT_NONE)
+			s = register_thread(t);
+		if (s == MT_SLOT_OVERFLOW && mt_hdr) {
+			collector_overflow(&mt_hdr->overflow, e);
+			return;
+		}
+		if ((uintptr_t)s <= MT_SLOT_SPECIAL)
+			return;
+	}
+	if (collector_apply(s, e) && mt_unlikely(registry_tick() != s->pub_tick))
+		publish(t, s);
+}
+
+static inline void account_alloc(void *p, size_t size)
+{
+	struct mt_event e = { 0 };
+	if (mt_likely(p != NULL)) {
+		e.allocs = 1;
+		e.bytes = size;
+		e.usable_in = real.usable(p);
+	} else {
+		e.failed = 1;
+	}
+	account(&e);
+}
+
+/* ---------------------------------------------------------------- hooks */
+
+MT_EXPORT void *malloc(size_t size)
+{
+	if (mt_unlikely(!ready()))
+		return bootstrap_alloc(size, 16);
+	void *p = real.malloc(size);
+	account_alloc(p, size);
+	return p;
+}
+
+MT_EXPORT void free(void *p)
+{
+	if (!p || mt_unlikely(bootstrap_owns(p)))
+		return;
+	if (mt_unlikely(!ready()))
+		return;  /* unreachable in practice: p came from a resolved allocator */
+	if (mt_unlikely(mt_tls.guard)) {
+		real.free(p);
+		return;
+	}
+	struct mt_event e = { .frees = 1, .usable_out = real.usable(p) };
+	real.free(p);
+	account(&e);
+}
+
+MT_EXPORT void *calloc(size_t n, size_t size)
+{
+	if (mt_unlikely(!ready())) {
+		size_t total;
+		if (__builtin_mul_overflow(n, size, &total))
+			return NULL;
+		return bootstrap_alloc(total, 16);
+	}
+	void *p = real.calloc(n, size);
+	size_t total;
+	if (__builtin_mul_overflow(n, size, &total))
+		total = SIZE_MAX;
+	account_alloc(p, total);
+	return p;
+}
+
+static void *realloc_common(void *p, size_t size, void *q, size_t old_usable)
+{
+	struct mt_event e = { 0 };
+	if (q) {
+		e.allocs = 1;
+		e.bytes = size;
+		e.usable_in = real.usable(q);
+		if (p) {
+			e.frees = 1;
+			e.reallocs = 1;
+			e.usable_out = old_usable;
+		}
+	} else if (p && size == 0) {
+		/* glibc frees the block and returns NULL */
+		e.frees = 1;
+		e.reallocs = 1;
+		e.usable_out = old_usable;
+	} else {
+		e.failed = 1;
+	}
+	account(&e);
+	return q;
+}
+
+static void *realloc_from_arena(void *p, size_t size)
+{
+	void *q = malloc(size);
+	if (q) {
+		size_t old = bootstrap_size(p);
+		memcpy(q, p, old < size ? old : size);
+	}
+	return q;
+}
+
+MT_EXPORT void *realloc(void *p, size_t size)
+{
+	if (mt_unlikely(p && bootstrap_owns(p)))
+		return realloc_from_arena(p, size);
+	if (mt_unlikely(!ready()))
+		return p ? NULL : bootstrap_alloc(size, 16);
+	if (mt_unlikely(mt_tls.guard))
+		return real.realloc(p, size);
+	size_t old_usable = p ? real.usable(p) : 0;
+	void *q = real.realloc(p, size);
+	return realloc_common(p, size, q, old_usable);
+}
+
+MT_EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+	size_t total;
+	if (__builtin_mul_overflow(n, size, &total)) {
+		if (ready() && !mt_tls.guard) {
+			struct mt_event e = { .failed = 1 };
+			account(&e);
+		}
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (mt_unlikely(p && bootstrap_owns(p)))
+		return realloc_from_arena(p, total);
+	if (mt_unlikely(!ready()))
+		return p ? NULL : bootstrap_alloc(total, 16);
+	if (mt_unlikely(mt_tls.guard))
+		return real.realloc(p, total);
+	size_t old_usable = p ? real.usable(p) : 0;
+	/* Not real.reallocarray: glibc's calls realloc through the PLT, which
+	 * would land in our realloc and count the call twice. */
+	void *q = real.realloc(p, total);
+	return realloc_common(p, total, q, old_usable);
+}
+
+MT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	if (mt_unlikely(!ready())) {
+		void *p = bootstrap_alloc(size, align);
+		if (!p)
+			return ENOMEM;
+		*out = p;
+		return 0;
+	}
+	int r = real.posix_memalign(out, align, size);
+	account_alloc(r == 0 ? *out : NULL, size);
+	return r;
+}
+
+#define ALIGNED_HOOK(name, params, args, size_expr, align_expr)         \
+	MT_EXPORT void *name params                                     \
+	{                                                               \
+		if (mt_unlikely(!ready()))                              \
+			return bootstrap_alloc(size_expr, align_expr);  \
+		void *p = real.name args;                               \
+		account_alloc(p, size_expr);                            \
+		return p;                                               \
+	}
+
+ALIGNED_HOOK(aligned_alloc, (size_t align, size_t size), (align, size), size, align)
+ALIGNED_HOOK(memalign, (size_t align, size_t size), (align, size), size, align)
+ALIGNED_HOOK(valloc, (size_t size), (size), size, 4096)
+ALIGNED_HOOK(pvalloc, (size_t size), (size), size, 4096)
+
+MT_EXPORT size_t malloc_usable_size(void *p)
+{
+	if (!p)
+		return 0;
+	if (bootstrap_owns(p))
+		return bootstrap_size(p);
+	if (!ready())
+		return 0;
+	return real.usable(p);
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static void thread_exit(void *arg)
+{
+	struct mt_slot *s = arg;
+	int saved = errno;
+	mt_tls.guard++;
+	registry_thread_exit(s);
+	mt_tls.guard--;
+	errno = saved;
+}
+
+static void fork_prepare(void)
+{
+	mt_tls.guard++;
+	registry_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+	registry_fork_parent();
+	mt_tls.guard--;
+}
+
+static void fork_child(void)
+{
+	registry_fork_child();
+	mt_tls.slot = MT_SLOT_NONE;
+	mt_tls.guard--;
+}
+
+static void print_setup_error(void)
+{
+	if (!getenv(MT_ENV_SESSION) && !getenv(MT_ENV_VERBOSE))
+		return;
+	char msg[256];
+	size_t n = 0;
+	const char *parts[] = { "memtop collector: ", registry_error(),
+				"; this process runs on unmonitored\n" };
+	for (size_t i = 0; i < 3; i++) {
+		size_t l = strlen(parts[i]);
+		if (n + l >= sizeof(msg))
+			l = sizeof(msg) - n - 1;
+		memcpy(msg + n, parts[i], l);
+		n += l;
+	}
+	if (write(STDERR_FILENO, msg, n) < 0)
+		return;
+}
+
+__attribute__((constructor)) static void collector_start(void)
+{
+	int saved = errno;
+	resolve();
+	mt_tls.guard++;
+	exit_key_ok = pthread_key_create(&exit_key, thread_exit) == 0;
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	if (registry_init() != 0)
+		print_setup_error();
+	mt_tls.guard--;
+	if (mt_hdr && mt_tls.slot == MT_SLOT_NONE)
+		register_thread(&mt_tls);
+	errno = saved;
+}
+
+/* Late, but not last: later atexit handlers and libc's freeres still count,
+ * and the reader takes the live counters after the process is gone. */
+__attribute__((destructor)) static void collector_stop(void)
+{
+	struct mt_slot *s = mt_tls.slot;
+	if ((uintptr_t)s > MT_SLOT_SPECIAL && mt_hdr) {
+		/* The exiting thread may have been renamed since it registered;
+		 * once the process is gone memtop cannot ask /proc. */
+		prctl(PR_GET_NAME, s->name, 0, 0, 0);
+		publish(&mt_tls, s);
+	}
+}

@@ -1,0 +1,314 @@
+/*
+ * registry.c - create the process's shared-memory segment, hand out thread
+ * slots, grow the segment, publish snapshots, and survive fork.
+ *
+ * The segment's file descriptor is never kept open: a daemon that closes all
+ * its descriptors (or reuses the number) must not make us write into one of
+ * its files.  Growth reopens the segment by name and checks its inode.
+ * Chunks are mapped separately and never moved, so a slot pointer handed to
+ * a thread stays valid for the life of the process.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "registry.h"
+#include "snapshot.h"
+
+struct mt_shm_header *mt_hdr;
+
+static struct mt_slot *chunks[MT_MAX_CHUNKS];
+static char seg_name[64];
+static ino_t seg_ino;
+static dev_t seg_dev;
+static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
+static char last_error[160];
+static bool is_fork_child;
+static bool need_init;
+static uint32_t mi_busy;
+
+const char *registry_error(void)
+{
+	return last_error;
+}
+
+static void set_error(const char *what, int err)
+{
+	snprintf(last_error, sizeof(last_error), "%s %s: %s", what, seg_name, strerror(err));
+}
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Field 22 of /proc/self/stat: identifies this process across pid reuse. */
+static uint64_t read_proc_starttime(void)
+{
+	char buf[1024];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	/* after ") " comes field 3; starttime is field 22 */
+	int field = 2;
+	for (p++; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	return strtoull(p, NULL, 10);
+}
+
+static int open_segment_excl(void)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int fd = shm_open(seg_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST)
+			return -1;
+		/* Same pid: a previous image of this process (exec) or a dead
+		 * process whose pid was reused.  Replace it if it is ours. */
+		int old = shm_open(seg_name, O_RDONLY | O_CLOEXEC, 0);
+		struct stat st;
+		if (old < 0)
+			continue;
+		if (fstat(old, &st) != 0 || st.st_uid != geteuid()) {
+			close(old);
+			errno = EEXIST;
+			return -1;
+		}
+		close(old);
+		shm_unlink(seg_name);
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+static int map_chunk(int fd, uint32_t chunk)
+{
+	off_t off = (off_t)MT_HEADER_SIZE + (off_t)chunk * MT_CHUNK_SIZE;
+	/* Reserve real tmpfs pages now: a sparse file would SIGBUS the target
+	 * on first touch when /dev/shm is full. */
+	int err = posix_fallocate(fd, off, MT_CHUNK_SIZE);
+	if (err != 0) {
+		set_error("cannot grow", err);
+		return -1;
+	}
+	void *p = mmap(NULL, MT_CHUNK_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+	if (p == MAP_FAILED) {
+		set_error("cannot map", errno);
+		return -1;
+	}
+	chunks[chunk] = p;
+	__atomic_store_n(&mt_hdr->slots_mapped, (chunk + 1) * MT_SLOTS_PER_CHUNK, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int registry_init(void)
+{
+	snprintf(seg_name, sizeof(seg_name), MT_SHM_NAME_FMT, (int)getpid());
+	int fd = open_segment_excl();
+	if (fd < 0) {
+		set_error("cannot create", errno);
+		return -1;
+	}
+	int err = posix_fallocate(fd, 0, MT_HEADER_SIZE);
+	if (err != 0) {
+		set_error("cannot size", err);
+		goto fail;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		set_error("cannot stat", errno);
+		goto fail;
+	}
+	seg_ino = st.st_ino;
+	seg_dev = st.st_dev;
+	void *h = mmap(NULL, MT_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (h == MAP_FAILED) {
+		set_error("cannot map", errno);
+		goto fail;
+	}
+	struct mt_shm_header *hdr = h;
+	hdr->layout_version = MT_LAYOUT_VERSION;
+	hdr->header_size = MT_HEADER_SIZE;
+	hdr->slot_size = MT_SLOT_SIZE;
+	hdr->slot_capacity = MT_MAX_SLOTS;
+	hdr->slots_offset = MT_HEADER_SIZE;
+	hdr->pid = (int32_t)getpid();
+	hdr->ppid = (int32_t)getppid();
+	hdr->uid = (uint32_t)geteuid();
+	const char *sess = getenv(MT_ENV_SESSION);
+	hdr->session = sess ? strtoull(sess, NULL, 10) : 0;
+	hdr->start_ns = now_ns(CLOCK_REALTIME);
+	hdr->proc_starttime = read_proc_starttime();
+	ssize_t n = readlink("/proc/self/exe", hdr->exe, sizeof(hdr->exe) - 1);
+	hdr->exe[n > 0 ? n : 0] = '\0';
+	mt_hdr = hdr;
+	if (map_chunk(fd, 0) != 0) {
+		munmap(h, MT_HEADER_SIZE);
+		mt_hdr = NULL;
+		goto fail;
+	}
+	close(fd);
+	hdr->flags = is_fork_child ? MT_FLAG_FORK_CHILD : 0;
+	__atomic_store_n(&hdr->magic, MT_MAGIC, __ATOMIC_RELEASE);
+	__atomic_fetch_or(&hdr->flags, MT_FLAG_READY, __ATOMIC_RELEASE);
+	return 0;
+fail:
+	close(fd);
+	shm_unlink(seg_name);
+	return -1;
+}
+
+/* Map the chunk holding slot idx if this process has not yet. */
+static struct mt_slot *slot_at(uint32_t idx)
+{
+	uint32_t chunk = idx / MT_SLOTS_PER_CHUNK;
+	struct mt_slot *base = __atomic_load_n(&chunks[chunk], __ATOMIC_ACQUIRE);
+	if (!base) {
+		pthread_mutex_lock(&grow_lock);
+		for (uint32_t c = 0; c <= chunk; c++) {
+			if (chunks[c])
+				continue;
+			int fd = shm_open(seg_name, O_RDWR | O_CLOEXEC, 0);
+			struct stat st;
+			if (fd < 0 || fstat(fd, &st) != 0 || st.st_ino != seg_ino ||
+			    st.st_dev != seg_dev || map_chunk(fd, c) != 0) {
+				if (fd >= 0)
+					close(fd);
+				pthread_mutex_unlock(&grow_lock);
+				return NULL;
+			}
+			close(fd);
+		}
+		base = chunks[chunk];
+		pthread_mutex_unlock(&grow_lock);
+	}
+	return (struct mt_slot *)((char *)base + (size_t)(idx % MT_SLOTS_PER_CHUNK) * MT_SLOT_SIZE);
+}
+
+struct mt_slot *registry_register(void)
+{
+	if (!mt_hdr && need_init) {
+		need_init = false;
+		registry_init();
+	}
+	if (!mt_hdr)
+		return MT_SLOT_DISABLED;
+	uint32_t idx = __atomic_fetch_add(&mt_hdr->slots_used, 1, __ATOMIC_RELAXED);
+	struct mt_slot *s = idx < MT_MAX_SLOTS ? slot_at(idx) : NULL;
+	if (!s) {
+		__atomic_fetch_add(&mt_hdr->overflow.threads, 1, __ATOMIC_RELAXED);
+		return MT_SLOT_OVERFLOW;
+	}
+	s->tid = (int32_t)syscall(SYS_gettid);
+	s->start_ns = now_ns(CLOCK_REALTIME);
+	prctl(PR_GET_NAME, s->name, 0, 0, 0);
+	s->pub_tick = registry_tick();
+	__atomic_store_n(&s->state, MT_SLOT_ACTIVE, __ATOMIC_RELEASE);
+	return s;
+}
+
+static void publish_mallinfo(uint64_t tick)
+{
+	uint32_t expected = 0;
+	if (!__atomic_compare_exchange_n(&mi_busy, &expected, 1, false,
+					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return;
+	if (__atomic_load_n(&mt_hdr->mi_claim, __ATOMIC_RELAXED) != tick) {
+		__atomic_store_n(&mt_hdr->mi_claim, tick, __ATOMIC_RELAXED);
+		struct mt_mallinfo m;
+		memset(&m, 0, sizeof(m));
+		m.tick = tick;
+		m.sample_ns = now_ns(CLOCK_REALTIME);
+#ifdef HAVE_MALLINFO2
+		struct mallinfo2 mi = mallinfo2();
+		m.arena = mi.arena;
+		m.ordblks = mi.ordblks;
+		m.uordblks = mi.uordblks;
+		m.fordblks = mi.fordblks;
+		m.hblks = mi.hblks;
+		m.hblkhd = mi.hblkhd;
+		m.keepcost = mi.keepcost;
+		m.valid = 1;
+#endif
+		mt_latch_publish(&mt_hdr->mi_epoch, mt_hdr->mi, sizeof(mt_hdr->mi[0]), &m);
+	}
+	__atomic_store_n(&mi_busy, 0, __ATOMIC_RELEASE);
+}
+
+void registry_publish(struct mt_slot *slot)
+{
+	if (!mt_hdr)
+		return;
+	uint64_t tick = registry_tick();
+	struct mt_snapshot snap;
+	slot->pub_tick = tick;
+	collector_fill_snapshot(slot, &snap, tick, now_ns(CLOCK_REALTIME));
+	mt_snapshot_publish(slot, &snap);
+	if (tick != 0)
+		publish_mallinfo(tick);
+}
+
+void registry_thread_exit(struct mt_slot *slot)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+		slot->cpu_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	prctl(PR_GET_NAME, slot->name, 0, 0, 0);
+	slot->end_ns = now_ns(CLOCK_REALTIME);
+	__atomic_store_n(&slot->state, MT_SLOT_EXITED, __ATOMIC_RELEASE);
+	registry_publish(slot);
+}
+
+void registry_fork_prepare(void)
+{
+	pthread_mutex_lock(&grow_lock);
+}
+
+void registry_fork_parent(void)
+{
+	pthread_mutex_unlock(&grow_lock);
+}
+
+void registry_fork_child(void)
+{
+	/* The parent's mapping is MAP_SHARED: writing on would corrupt the
+	 * parent's figures.  Drop it; the child gets its own segment. */
+	for (uint32_t c = 0; c < MT_MAX_CHUNKS; c++) {
+		if (chunks[c])
+			munmap(chunks[c], MT_CHUNK_SIZE);
+		chunks[c] = NULL;
+	}
+	if (mt_hdr)
+		munmap(mt_hdr, MT_HEADER_SIZE);
+	mt_hdr = NULL;
+	mi_busy = 0;
+	is_fork_child = true;
+	need_init = true;
+	pthread_mutex_init(&grow_lock, NULL);
+}

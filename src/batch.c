@@ -1,0 +1,350 @@
+/*
+ * batch.c - text and JSON Lines reports of a session.
+ *
+ * JSON follows interface.md: a figure memtop could not measure is null,
+ * never 0.  Text follows top -b: a header block, then one row per thread,
+ * busiest first; interval reports show the 20 busiest threads, the summary
+ * shows all of them.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "format.h"
+#include "json.h"
+
+#define TEXT_ROWS 20
+
+void batch_init(struct batch *self, FILE *out, bool json, bool stacks_requested)
+{
+	self->out = out;
+	self->json = json;
+	self->stacks_requested = stacks_requested;
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+static void key_uint(struct json *j, const char *k, uint64_t v)
+{
+	json_key(j, k);
+	json_uint(j, v);
+}
+
+static void key_int(struct json *j, const char *k, int64_t v)
+{
+	json_key(j, k);
+	json_int(j, v);
+}
+
+static void key_double(struct json *j, const char *k, double v)
+{
+	json_key(j, k);
+	json_double(j, v);
+}
+
+static void key_opt_uint(struct json *j, const char *k, bool valid, uint64_t v)
+{
+	json_key(j, k);
+	if (valid)
+		json_uint(j, v);
+	else
+		json_null(j);
+}
+
+static void json_totals(struct json *j, const struct session *s)
+{
+	const struct session_totals *t = &s->totals;
+	json_key(j, "totals");
+	if (!s->collector_seen) {
+		json_null(j);
+		return;
+	}
+	json_begin_object(j);
+	key_uint(j, "allocs", t->allocs);
+	key_uint(j, "frees", t->frees);
+	key_uint(j, "reallocs", t->reallocs);
+	key_uint(j, "failed", t->failed);
+	key_uint(j, "bytes_allocated", t->bytes_allocated);
+	key_uint(j, "bytes_freed", t->bytes_freed);
+	key_int(j, "live_bytes", t->live_bytes);
+	key_int(j, "peak_live_bytes", t->peak_live_bytes);
+	key_uint(j, "threads_seen", t->threads_seen);
+	key_double(j, "alloc_rate", t->alloc_rate);
+	json_end_object(j);
+}
+
+static void json_process(struct json *j, const struct session *s)
+{
+	const struct proc_sample *p = &s->proc;
+	bool v = s->proc_valid;
+	json_key(j, "process");
+	json_begin_object(j);
+	key_double(j, "cpu_percent", s->proc_cpu_percent);
+	key_double(j, "cpu_time_s", v ? (double)(p->utime_ns + p->stime_ns) / 1e9 : NAN);
+	key_opt_uint(j, "rss_bytes", v && p->rss_valid, p->rss_bytes);
+	key_opt_uint(j, "vsize_bytes", v, p->vsize_bytes);
+	key_opt_uint(j, "minor_faults", v, p->minflt);
+	key_opt_uint(j, "major_faults", v, p->majflt);
+	key_opt_uint(j, "num_threads", v, (uint64_t)p->num_threads);
+	key_opt_uint(j, "io_read_bytes", v && p->io_valid, p->io_read_bytes);
+	key_opt_uint(j, "io_write_bytes", v && p->io_valid, p->io_write_bytes);
+	key_opt_uint(j, "io_read_calls", v && p->io_valid, p->io_syscr);
+	key_opt_uint(j, "io_write_calls", v && p->io_valid, p->io_syscw);
+	key_double(j, "fragmentation", session_fragmentation(s));
+	key_opt_uint(j, "heap_arena_bytes", s->mi_valid, s->mi.arena);
+	key_opt_uint(j, "heap_in_use_bytes", s->mi_valid, s->mi.uordblks);
+	key_opt_uint(j, "heap_free_bytes", s->mi_valid, s->mi.fordblks);
+	key_opt_uint(j, "heap_mmap_bytes", s->mi_valid, s->mi.hblkhd);
+	json_end_object(j);
+}
+
+static void json_system(struct json *j, const struct session *s)
+{
+	const struct sys_sample *y = &s->sys;
+	json_key(j, "system");
+	json_begin_object(j);
+	key_double(j, "cpu_percent", s->sys_cpu_percent);
+	json_key(j, "load_average");
+	if (y->load_valid) {
+		json_begin_array(j);
+		for (int i = 0; i < 3; i++)
+			json_double(j, y->load[i]);
+		json_end_array(j);
+	} else {
+		json_null(j);
+	}
+	key_opt_uint(j, "mem_total_bytes", y->mem_valid, y->mem_total_bytes);
+	key_opt_uint(j, "mem_available_bytes", y->mem_valid, y->mem_available_bytes);
+	key_opt_uint(j, "ncpus", y->ncpus > 0, (uint64_t)y->ncpus);
+	json_end_object(j);
+}
+
+static void json_thread(struct json *j, const struct thread_stat *t)
+{
+	json_begin_object(j);
+	key_int(j, "tid", t->tid);
+	json_key(j, "name");
+	json_string(j, t->name);
+	json_key(j, "state");
+	json_string(j, t->exited ? "exited" : "running");
+	key_uint(j, "allocs", t->c.allocs);
+	key_uint(j, "frees", t->c.frees);
+	key_uint(j, "reallocs", t->c.reallocs);
+	key_uint(j, "failed", t->c.failed);
+	key_uint(j, "bytes_allocated", t->c.bytes_allocated);
+	key_uint(j, "bytes_freed", t->c.usable_freed);
+	key_int(j, "live_bytes", (int64_t)(t->c.usable_allocated - t->c.usable_freed));
+	key_int(j, "peak_live_bytes", t->c.peak_live);
+	key_double(j, "cpu_time_s", t->cpu_valid ? t->cpu_s : NAN);
+	key_double(j, "cpu_percent", t->cpu_percent);
+	key_double(j, "alloc_rate", t->alloc_rate);
+	key_opt_uint(j, "io_read_bytes", t->io_valid, t->io_read_bytes);
+	key_opt_uint(j, "io_write_bytes", t->io_valid, t->io_write_bytes);
+	key_opt_uint(j, "io_read_calls", t->io_valid, t->io_syscr);
+	key_opt_uint(j, "io_write_calls", t->io_valid, t->io_syscw);
+	if (t->lost)
+		key_uint(j, "lost_events", t->lost);
+	json_key(j, "size_histogram");
+	json_begin_array(j);
+	for (unsigned b = 0; b < MT_HIST_BUCKETS; b++)
+		json_uint(j, t->c.hist[b]);
+	json_end_array(j);
+	json_key(j, "alert");
+	json_string(j, alert_name(t->alert));
+	json_end_object(j);
+}
+
+static void json_record(struct batch *self, const struct session *s, bool summary)
+{
+	struct json j;
+	json_init(&j, self->out);
+	json_begin_object(&j);
+	json_key(&j, "type");
+	json_string(&j, summary ? "summary" : "sample");
+	key_int(&j, "pid", s->pid);
+	json_key(&j, "command");
+	json_string(&j, s->command);
+	key_double(&j, "elapsed_s", s->elapsed_s);
+	key_double(&j, "interval_s", s->interval_s);
+	if (summary && s->ended) {
+		key_int(&j, "exit_status", s->exit_code);
+		json_key(&j, "end");
+		json_string(&j, s->end_description);
+	}
+	json_key(&j, "collector");
+	json_string(&j, s->collector_seen ? "loaded" : "not loaded");
+	json_totals(&j, s);
+	json_process(&j, s);
+	json_system(&j, s);
+	json_key(&j, "threads");
+	json_begin_array(&j);
+	for (size_t i = 0; i < s->nthreads; i++)
+		if (s->threads[i].tid >= 0)
+			json_thread(&j, &s->threads[i]);
+	json_end_array(&j);
+	if (s->overflow.threads) {
+		json_key(&j, "overflow");
+		json_begin_object(&j);
+		key_uint(&j, "threads", s->overflow.threads);
+		key_uint(&j, "allocs", s->overflow.allocs);
+		key_uint(&j, "frees", s->overflow.frees);
+		key_uint(&j, "bytes_allocated", s->overflow.bytes_allocated);
+		json_end_object(&j);
+	}
+	/* Stack capture does not exist in this version: unmeasured, so null. */
+	json_key(&j, "top_stacks");
+	json_null(&j);
+	json_key(&j, "bottlenecks");
+	json_null(&j);
+	json_end_object(&j);
+	json_newline(&j);
+	fflush(self->out);
+}
+
+/* ---------------------------------------------------------------- text */
+
+static int cmp_busy(const void *a, const void *b)
+{
+	const struct thread_stat *x = *(const struct thread_stat *const *)a;
+	const struct thread_stat *y = *(const struct thread_stat *const *)b;
+	double rx = isfinite(x->alloc_rate) ? x->alloc_rate : 0;
+	double ry = isfinite(y->alloc_rate) ? y->alloc_rate : 0;
+	if (rx != ry)
+		return rx < ry ? 1 : -1;
+	if (x->c.allocs != y->c.allocs)
+		return x->c.allocs < y->c.allocs ? 1 : -1;
+	return x->tid - y->tid;
+}
+
+static const char *na_pct(char *buf, size_t len, double v)
+{
+	if (!isfinite(v))
+		snprintf(buf, len, "n/a");
+	else
+		snprintf(buf, len, "%.1f%%", v);
+	return buf;
+}
+
+static void text_header(struct batch *self, const struct session *s, bool summary)
+{
+	FILE *f = self->out;
+	char a[32], b[32], c[32], d[32], e[32], g[32];
+	char cmd[256];
+	format_sanitize(cmd, sizeof(cmd), s->command, strlen(s->command));
+	fprintf(f, "memtop %s - pid %d %s - %s elapsed", summary ? "summary" : "-", s->pid, cmd,
+		format_duration(a, sizeof(a), s->elapsed_s));
+	if (s->ended)
+		fprintf(f, " - %s", s->end_description);
+	fputc('\n', f);
+	if (!s->collector_seen) {
+		fprintf(f, "Heap:    unavailable (the collector is not loaded in this process)\n");
+	} else {
+		const struct session_totals *t = &s->totals;
+		fprintf(f, "Heap:    %s allocs (%s)  %s frees  %s reallocs  %s failed  live %s  peak %s  frag %s\n",
+			format_count(a, sizeof(a), (double)t->allocs),
+			format_rate(b, sizeof(b), t->alloc_rate),
+			format_count(c, sizeof(c), (double)t->frees),
+			format_count(d, sizeof(d), (double)t->reallocs),
+			format_count(e, sizeof(e), (double)t->failed),
+			format_bytes(g, sizeof(g), t->live_bytes),
+			format_bytes(cmd, sizeof(cmd), t->peak_live_bytes),
+			isfinite(session_fragmentation(s))
+				? na_pct(b, sizeof(b), 100.0 * session_fragmentation(s)) : "n/a");
+	}
+	const struct proc_sample *p = &s->proc;
+	if (s->proc_valid) {
+		fprintf(f, "Process: CPU %s  RSS %s  VSZ %s  faults %llu min %llu maj  threads %d",
+			na_pct(a, sizeof(a), s->proc_cpu_percent),
+			p->rss_valid ? format_bytes(b, sizeof(b), (int64_t)p->rss_bytes) : "n/a",
+			format_bytes(c, sizeof(c), (int64_t)p->vsize_bytes),
+			(unsigned long long)p->minflt, (unsigned long long)p->majflt, p->num_threads);
+		if (p->io_valid)
+			fprintf(f, "  IO read %s write %s",
+				format_bytes(d, sizeof(d), (int64_t)p->io_read_bytes),
+				format_bytes(e, sizeof(e), (int64_t)p->io_write_bytes));
+		else
+			fprintf(f, "  IO n/a");
+		fputc('\n', f);
+	} else {
+		fprintf(f, "Process: unavailable\n");
+	}
+	const struct sys_sample *y = &s->sys;
+	fprintf(f, "System:  CPU %s", na_pct(a, sizeof(a), s->sys_cpu_percent));
+	if (y->load_valid)
+		fprintf(f, "  load %.2f %.2f %.2f", y->load[0], y->load[1], y->load[2]);
+	else
+		fprintf(f, "  load n/a");
+	if (y->mem_valid)
+		fprintf(f, "  mem %s available of %s",
+			format_bytes(b, sizeof(b), (int64_t)y->mem_available_bytes),
+			format_bytes(c, sizeof(c), (int64_t)y->mem_total_bytes));
+	else
+		fprintf(f, "  mem n/a");
+	fputc('\n', f);
+}
+
+static void text_threads(struct batch *self, const struct session *s, bool summary)
+{
+	FILE *f = self->out;
+	const struct thread_stat **rows = calloc(s->nthreads ? s->nthreads : 1, sizeof(*rows));
+	if (!rows)
+		return;
+	size_t n = 0;
+	for (size_t i = 0; i < s->nthreads; i++)
+		if (s->threads[i].tid >= 0)
+			rows[n++] = &s->threads[i];
+	qsort(rows, n, sizeof(*rows), cmp_busy);
+	fprintf(f, "\n%8s %-16s %-7s %9s %9s %9s %10s %10s %7s %-8s\n", "TID", "NAME", "STATE",
+		"ALLOCS", "ALLOC/S", "FREES", "LIVE", "PEAK", "CPU%", "ALERT");
+	size_t shown = summary ? n : (n < TEXT_ROWS ? n : TEXT_ROWS);
+	for (size_t i = 0; i < shown; i++) {
+		const struct thread_stat *t = rows[i];
+		char name[64], a[32], b[32], c[32], d[32], e[32], g[32];
+		format_sanitize(name, sizeof(name), t->name, strlen(t->name));
+		fprintf(f, "%8d %-16.16s %-7s %9s %9s %9s %10s %10s %7s %-8s\n", t->tid, name,
+			t->exited ? "exited" : "run",
+			format_count(a, sizeof(a), (double)t->c.allocs),
+			format_rate(b, sizeof(b), t->alloc_rate),
+			format_count(c, sizeof(c), (double)t->c.frees),
+			format_bytes(d, sizeof(d), (int64_t)(t->c.usable_allocated - t->c.usable_freed)),
+			format_bytes(e, sizeof(e), t->c.peak_live),
+			na_pct(g, sizeof(g), t->cpu_percent), alert_name(t->alert));
+	}
+	if (shown < n)
+		fprintf(f, "  ... %zu more threads\n", n - shown);
+	if (s->overflow.threads)
+		fprintf(f, "  overflow: %llu threads beyond the slot capacity, %llu allocs pooled\n",
+			(unsigned long long)s->overflow.threads,
+			(unsigned long long)s->overflow.allocs);
+	fputc('\n', f);
+	free(rows);
+}
+
+static void text_record(struct batch *self, const struct session *s, bool summary)
+{
+	text_header(self, s, summary);
+	if (s->collector_seen)
+		text_threads(self, s, summary);
+	else
+		fputc('\n', self->out);
+	fflush(self->out);
+}
+
+void batch_sample(struct batch *self, const struct session *s)
+{
+	if (self->json)
+		json_record(self, s, false);
+	else
+		text_record(self, s, false);
+}
+
+void batch_summary(struct batch *self, const struct session *s)
+{
+	if (self->json)
+		json_record(self, s, true);
+	else
+		text_record(self, s, true);
+}

@@ -1,0 +1,456 @@
+/*
+ * options.c - parse memtop's command line with getopt_long: option values
+ * checked strictly (whole string, range), invocation rules checked after
+ * the scan, and one-line messages that name what is wrong.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <locale.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+#define DEFAULT_INTERVAL             1.0
+#define DEFAULT_SAMPLE_SMALL         0.01
+#define DEFAULT_SAMPLE_MEDIUM        0.5
+#define DEFAULT_SAMPLE_LARGE         1.0
+#define DEFAULT_MEDIUM_THRESHOLD     2048
+#define DEFAULT_LARGE_THRESHOLD      65536
+#define DEFAULT_FREQUENCY_THRESHOLD  10
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* Values of the long-only options, above every short option character. */
+enum {
+	OPT_JSON = 256,
+	OPT_DURATION,
+	OPT_SAMPLE_SMALL,
+	OPT_SAMPLE_MEDIUM,
+	OPT_SAMPLE_LARGE,
+	OPT_MEDIUM_THRESHOLD,
+	OPT_LARGE_THRESHOLD,
+	OPT_FREQUENCY_THRESHOLD,
+	OPT_NO_STACKS,
+	OPT_COLLAPSED,
+	OPT_PPROF,
+	OPT_ATTACH,
+};
+
+static const struct option long_options[] = {
+	{ "export",              required_argument, NULL, 'e' },
+	{ "trace",               required_argument, NULL, 't' },
+	{ "batch",               no_argument,       NULL, 'b' },
+	{ "json",                no_argument,       NULL, OPT_JSON },
+	{ "output",              required_argument, NULL, 'o' },
+	{ "interval",            required_argument, NULL, 'd' },
+	{ "duration",            required_argument, NULL, OPT_DURATION },
+	{ "sample-small",        required_argument, NULL, OPT_SAMPLE_SMALL },
+	{ "sample-medium",       required_argument, NULL, OPT_SAMPLE_MEDIUM },
+	{ "sample-large",        required_argument, NULL, OPT_SAMPLE_LARGE },
+	{ "medium-threshold",    required_argument, NULL, OPT_MEDIUM_THRESHOLD },
+	{ "large-threshold",     required_argument, NULL, OPT_LARGE_THRESHOLD },
+	{ "frequency-threshold", required_argument, NULL, OPT_FREQUENCY_THRESHOLD },
+	{ "no-stacks",           no_argument,       NULL, OPT_NO_STACKS },
+	{ "collapsed",           required_argument, NULL, OPT_COLLAPSED },
+	{ "pprof",               required_argument, NULL, OPT_PPROF },
+	{ "attach",              required_argument, NULL, OPT_ATTACH },
+	{ "help",                no_argument,       NULL, 'h' },
+	{ "version",             no_argument,       NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/*
+ * '-' returns every non-option as option 1 instead of permuting argv, so the
+ * scan sees where COMMAND starts (options after it are COMMAND's own, as
+ * with '+') and can still read options after "report TRACE_DIR".
+ * ':' reports a missing argument as ':' rather than '?'.
+ */
+static const char short_options[] = "-:e:t:bo:d:hV";
+
+void options_init(struct options *self)
+{
+	memset(self, 0, sizeof *self);
+	self->mode = MEMTOP_RUN;
+	self->interval = DEFAULT_INTERVAL;
+	self->sample_small = DEFAULT_SAMPLE_SMALL;
+	self->sample_medium = DEFAULT_SAMPLE_MEDIUM;
+	self->sample_large = DEFAULT_SAMPLE_LARGE;
+	self->medium_threshold = DEFAULT_MEDIUM_THRESHOLD;
+	self->large_threshold = DEFAULT_LARGE_THRESHOLD;
+	self->frequency_threshold = DEFAULT_FREQUENCY_THRESHOLD;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* The long name of an option value: messages always use it, whichever
+ * spelling (short, abbreviated) was typed. */
+static const char *long_name(int val)
+{
+	for (const struct option *o = long_options; o->name; o++)
+		if (o->val == val)
+			return o->name;
+	return "?";
+}
+
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void c_locale_init(void)
+{
+	c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+/* A decimal number that is the whole string; "0.5" must mean the same
+ * whatever locale main() has set.  NaN is refused here, infinities are left
+ * to the range checks. */
+static bool parse_double(const char *s, double *out)
+{
+	locale_t old = (locale_t)0;
+	char *end;
+	double v;
+
+	if (*s == '\0' || isspace((unsigned char)*s))
+		return false;
+	pthread_once(&c_locale_once, c_locale_init);
+	if (c_locale)
+		old = uselocale(c_locale);
+	errno = 0;
+	v = strtod(s, &end);
+	if (c_locale)
+		uselocale(old);
+	if (*end != '\0' || isnan(v))
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Digits only: strtoull would accept a sign (and wrap "-1" around) and
+ * leading blanks. */
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!isdigit((unsigned char)*s))
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end != '\0' || errno == ERANGE)
+		return false;
+	*out = v;
+	return true;
+}
+
+static int set_path(const char **dst, int val, const char *arg, char *err, size_t errlen)
+{
+	if (*arg == '\0')
+		return fail(err, errlen, "--%s: the name is empty", long_name(val));
+	*dst = arg;
+	return 0;
+}
+
+static int set_rate(double *dst, int val, const char *arg, char *err, size_t errlen)
+{
+	double v;
+
+	if (!parse_double(arg, &v) || !(v >= 0.0 && v <= 1.0))
+		return fail(err, errlen, "--%s: '%s' is not a rate from 0 to 1",
+			    long_name(val), arg);
+	*dst = v;
+	return 0;
+}
+
+static int set_bytes(uint64_t *dst, int val, const char *arg, char *err, size_t errlen)
+{
+	if (!parse_u64(arg, dst))
+		return fail(err, errlen, "--%s: '%s' is not a number of bytes",
+			    long_name(val), arg);
+	return 0;
+}
+
+/* Explains an option getopt refused; at is the argv element it was at. */
+static int unknown_option(int argc, char **argv, int at, char *err, size_t errlen)
+{
+	const char *elem = at < argc ? argv[at] : "";
+
+	if (strncmp(elem, "--", 2) != 0)
+		return fail(err, errlen, "unknown option '-%c'", optopt);
+
+	const char *name = elem + 2;
+	size_t n = strcspn(name, "=");
+	char list[256] = "";
+	size_t used = 0;
+	int matches = 0;
+
+	for (const struct option *o = long_options; o->name; o++) {
+		if (strncmp(o->name, name, n) != 0)
+			continue;
+		if (o->name[n] == '\0' && o->has_arg == no_argument && name[n] == '=')
+			return fail(err, errlen, "option '--%s' does not take a value", o->name);
+		matches++;
+		int w = snprintf(list + used, sizeof list - used, "%s--%s",
+				 used ? ", " : "", o->name);
+		if (w > 0 && (size_t)w < sizeof list - used)
+			used += (size_t)w;
+	}
+	if (matches > 1)
+		return fail(err, errlen, "option '--%.*s' is ambiguous: %s", (int)n, name, list);
+	return fail(err, errlen, "unknown option '--%.*s'", (int)n, name);
+}
+
+/* One non-option argument: in report mode a TRACE_DIR, otherwise "report"
+ * or the start of COMMAND.  Returns 1 when COMMAND starts here. */
+static int take_argument(struct options *self, int argc, char **argv, int index,
+			 char *err, size_t errlen)
+{
+	const char *arg = argv[index];
+
+	if (self->mode == MEMTOP_REPORT) {
+		if (self->report_dir)
+			return fail(err, errlen,
+				    "report: unexpected argument '%s' (TRACE_DIR is '%s')",
+				    arg, self->report_dir);
+		self->report_dir = arg;
+		return 0;
+	}
+	if (strcmp(arg, "report") == 0) {
+		self->mode = MEMTOP_REPORT;
+		return 0;
+	}
+	self->command = &argv[index];
+	self->command_argc = argc - index;
+	return 1;
+}
+
+static int apply_option(struct options *self, int c, const char *arg, char *err, size_t errlen)
+{
+	double v;
+	uint64_t u;
+
+	switch (c) {
+	case 'e':
+		return set_path(&self->export_path, c, arg, err, errlen);
+	case 't':
+		return set_path(&self->trace_dir, c, arg, err, errlen);
+	case 'o':
+		return set_path(&self->output_path, c, arg, err, errlen);
+	case OPT_COLLAPSED:
+		return set_path(&self->collapsed_path, c, arg, err, errlen);
+	case OPT_PPROF:
+		return set_path(&self->pprof_path, c, arg, err, errlen);
+	case 'b':
+		self->batch = true;
+		return 0;
+	case OPT_JSON:
+		self->json = true;
+		return 0;
+	case OPT_NO_STACKS:
+		self->no_stacks = true;
+		return 0;
+	case 'd':
+		if (!parse_double(arg, &v))
+			return fail(err, errlen, "--interval: '%s' is not a number of seconds", arg);
+		if (!(v >= OPTIONS_INTERVAL_MIN && v <= OPTIONS_INTERVAL_MAX))
+			return fail(err, errlen,
+				    "--interval: '%s' is out of range (0.05 to 3600 seconds)", arg);
+		self->interval = v;
+		return 0;
+	case OPT_DURATION:
+		if (!parse_double(arg, &v))
+			return fail(err, errlen, "--duration: '%s' is not a number of seconds", arg);
+		if (!(v > 0.0 && v <= OPTIONS_DURATION_MAX))
+			return fail(err, errlen,
+				    "--duration: '%s' is out of range (more than 0, at most %.0f seconds)",
+				    arg, OPTIONS_DURATION_MAX);
+		self->duration = v;
+		return 0;
+	case OPT_SAMPLE_SMALL:
+		return set_rate(&self->sample_small, c, arg, err, errlen);
+	case OPT_SAMPLE_MEDIUM:
+		return set_rate(&self->sample_medium, c, arg, err, errlen);
+	case OPT_SAMPLE_LARGE:
+		return set_rate(&self->sample_large, c, arg, err, errlen);
+	case OPT_MEDIUM_THRESHOLD:
+		return set_bytes(&self->medium_threshold, c, arg, err, errlen);
+	case OPT_LARGE_THRESHOLD:
+		return set_bytes(&self->large_threshold, c, arg, err, errlen);
+	case OPT_FREQUENCY_THRESHOLD:
+		if (!parse_u64(arg, &self->frequency_threshold))
+			return fail(err, errlen,
+				    "--frequency-threshold: '%s' is not a whole number", arg);
+		return 0;
+	case OPT_ATTACH:
+		if (!parse_u64(arg, &u) || u < 1 || u > INT_MAX)
+			return fail(err, errlen,
+				    "--attach: '%s' is not a process id (a positive integer)", arg);
+		self->attach_pid = (int)u;
+		return 0;
+	}
+	return fail(err, errlen, "unknown option '--%s'", long_name(c));
+}
+
+/* Rules that involve several options or the invocation as a whole. */
+static int check_invocation(struct options *self, char *err, size_t errlen)
+{
+	if (self->mode == MEMTOP_REPORT) {
+		if (self->attach_pid)
+			return fail(err, errlen, "--attach cannot be used with report");
+		if (self->trace_dir)
+			return fail(err, errlen, "--trace cannot be used with report (report reads a trace)");
+		if (!self->report_dir)
+			return fail(err, errlen, "report: missing TRACE_DIR (usage: memtop report [OPTIONS] TRACE_DIR)");
+	} else if (self->attach_pid) {
+		if (self->command)
+			return fail(err, errlen,
+				    "--attach: cannot also run a command ('%s'); use either --attach PID or -- COMMAND",
+				    self->command[0]);
+		self->mode = MEMTOP_ATTACH;
+	} else if (!self->command) {
+		return fail(err, errlen,
+			    "missing COMMAND (usage: memtop [OPTIONS] -- COMMAND [ARG...], see memtop --help)");
+	}
+	if (self->mode != MEMTOP_REPORT) {
+		if (self->json && !self->batch)
+			return fail(err, errlen, "--json needs --batch (or memtop report)");
+		if (self->collapsed_path)
+			return fail(err, errlen, "--collapsed is only for memtop report");
+		if (self->pprof_path)
+			return fail(err, errlen, "--pprof is only for memtop report");
+	}
+	if (self->medium_threshold >= self->large_threshold)
+		return fail(err, errlen,
+			    "--medium-threshold (%llu) must be less than --large-threshold (%llu)",
+			    (unsigned long long)self->medium_threshold,
+			    (unsigned long long)self->large_threshold);
+	return 0;
+}
+
+int options_parse(struct options *self, int argc, char **argv, char *err, size_t errlen)
+{
+	if (err && errlen > 0)
+		err[0] = '\0';
+
+	/* optind = 0 makes glibc reinitialise its whole scan state, so every
+	 * call starts afresh; opterr = 0 because messages are ours to word. */
+	optind = 0;
+	opterr = 0;
+	for (;;) {
+		int at = optind > 0 ? optind : 1;
+		int c = getopt_long(argc, argv, short_options, long_options, NULL);
+
+		if (c == -1)
+			break;
+		switch (c) {
+		case 'h':
+			self->mode = MEMTOP_HELP;
+			return 0;
+		case 'V':
+			self->mode = MEMTOP_VERSION;
+			return 0;
+		case ':':
+			if (optopt > 0 && optopt < 256 && at < argc && strncmp(argv[at], "--", 2) != 0)
+				return fail(err, errlen, "option '-%c' (--%s) needs a value",
+					    optopt, long_name(optopt));
+			return fail(err, errlen, "option '--%s' needs a value", long_name(optopt));
+		case '?':
+			return unknown_option(argc, argv, at, err, errlen);
+		case 1: {
+			int r = take_argument(self, argc, argv, optind - 1, err, errlen);
+			if (r < 0)
+				return r;
+			if (r == 1)
+				return check_invocation(self, err, errlen);
+			break;
+		}
+		default:
+			if (apply_option(self, c, optarg, err, errlen) < 0)
+				return -1;
+		}
+	}
+	/* getopt stopped at "--" (or the end): the rest are plain arguments. */
+	for (int i = optind; i < argc; i++) {
+		if (self->mode != MEMTOP_REPORT) {
+			self->command = &argv[i];
+			self->command_argc = argc - i;
+			break;
+		}
+		if (take_argument(self, argc, argv, i, err, errlen) < 0)
+			return -1;
+	}
+	return check_invocation(self, err, errlen);
+}
+
+void options_print_usage(FILE *f)
+{
+	fputs(
+"Usage: memtop [OPTIONS] [--] COMMAND [ARG...]\n"
+"       memtop [OPTIONS] --attach PID\n"
+"       memtop report [OPTIONS] TRACE_DIR\n"
+"\n"
+"Watch a program's heap live: allocation calls, frees, live and peak bytes\n"
+"per thread and for the process, and the call stacks that allocate most.\n"
+"Options after COMMAND belong to COMMAND; a command named \"report\" goes\n"
+"after --.\n"
+"\n"
+"Output:\n"
+"  -b, --batch                  no viewer: print a report every interval and\n"
+"                               a final summary\n"
+"      --json                   with --batch or report: JSON Lines, one object\n"
+"                               per line\n"
+"  -o, --output FILE            write --batch / report output to FILE\n"
+"                               (default: standard output)\n"
+"  -e, --export FILE.html       when the session ends, write a self-contained\n"
+"                               HTML report\n"
+"  -t, --trace DIR              record every allocation and free event under DIR\n"
+"      --collapsed FILE         (report) folded stacks for flamegraph tools\n"
+"      --pprof FILE             (report) gzip-compressed pprof profile\n"
+"\n"
+"Timing:\n"
+"  -d, --interval SECS          refresh / report interval, 0.05 to 3600\n"
+"                               (default " STR(DEFAULT_INTERVAL) ")\n"
+"      --duration SECS          stop watching after SECS; with --attach, detach\n"
+"                               and leave the process running\n"
+"\n"
+"Target:\n"
+"      --attach PID             watch a running process instead of starting one\n"
+"\n"
+"Stack sampling (the counters are always exact):\n"
+"      --sample-small R         share of small allocations whose stack is\n"
+"                               captured, 0 to 1 (default " STR(DEFAULT_SAMPLE_SMALL) ")\n"
+"      --sample-medium R        the same for medium allocations (default " STR(DEFAULT_SAMPLE_MEDIUM) ")\n"
+"      --sample-large R         the same for large allocations (default " STR(DEFAULT_SAMPLE_LARGE) ")\n"
+"      --medium-threshold BYTES allocations of BYTES or more are medium\n"
+"                               (default " STR(DEFAULT_MEDIUM_THRESHOLD) ")\n"
+"      --large-threshold BYTES  allocations of BYTES or more are large\n"
+"                               (default " STR(DEFAULT_LARGE_THRESHOLD) ")\n"
+"      --frequency-threshold N  stacks seen more than N times are sampled more\n"
+"                               often (default " STR(DEFAULT_FREQUENCY_THRESHOLD) ")\n"
+"      --no-stacks              exact counters only, no stack capture\n"
+"\n"
+"  -h, --help                   show this help and exit\n"
+"  -V, --version                show the version and exit\n"
+"\n"
+"Exit status: COMMAND's own (128+N if it died of signal N), 2 for a usage\n"
+"error, 1 for any other failure.  See memtop(1).\n",
+	      f);
+}

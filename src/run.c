@@ -1,0 +1,211 @@
+/*
+ * run.c - the launch-and-watch loop of `memtop -- COMMAND` and the
+ * dispatch of memtop's invocations.
+ *
+ * Timeline of a session: remove stale segments, spawn the command with the
+ * collector preloaded, wait (briefly) for its segment, then every interval
+ * tick the collector, give its threads a moment to publish, sample and
+ * report.  When the command ends, take a last sample from the segment (it
+ * outlives the process: the counters are final, including what atexit
+ * handlers and libc's freeres did), report the summary, remove the segment
+ * and exit with the command's status.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "launcher.h"
+#include "run.h"
+#include "session.h"
+#include "shmreader.h"
+
+#define COLLECTOR_GRACE_S 3.0
+#define PUBLISH_WAIT_S    0.01
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_s(double s)
+{
+	if (s <= 0)
+		return;
+	struct timespec ts = { (time_t)s, (long)((s - floor(s)) * 1e9) };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static FILE *open_output(const char *path)
+{
+	if (!path || strcmp(path, "-") == 0)
+		return stdout;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "memtop: cannot write %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	return fdopen(fd, "w");
+}
+
+/* Wait until `deadline` (monotonic), returning early if the child ends. */
+static void wait_until(struct launcher *l, double deadline)
+{
+	double left = deadline - now_s();
+	if (left > 0)
+		launcher_wait(l, left);
+}
+
+static void try_open_segment(struct session *s, bool *warned)
+{
+	char err[256];
+	if (s->seg_open)
+		return;
+	if (session_open_segment(s, err, sizeof(err)) == 0)
+		return;
+	if (errno != ENOENT && errno != EAGAIN && !*warned) {
+		fprintf(stderr, "memtop: %s\n", err);
+		*warned = true;
+	}
+}
+
+int run_command(const struct options *opts)
+{
+	char collector[4096], err[512];
+	if (launcher_find_collector(collector, sizeof(collector), err, sizeof(err)) != 0) {
+		fprintf(stderr, "memtop: %s\n", err);
+		return 1;
+	}
+	FILE *out = open_output(opts->output_path);
+	if (!out)
+		return 1;
+	shm_cleanup_stale("/dev/shm", "/proc", 0);
+
+	struct launcher l;
+	memset(&l, 0, sizeof(l));
+	int exit_code = 1;
+	/* Before spawning: a SIGTERM in between must not kill memtop alone. */
+	launcher_forward_signals(&l);
+	if (launcher_spawn(&l, opts->command, collector, &exit_code, err, sizeof(err)) != 0) {
+		fprintf(stderr, "memtop: %s\n", err);
+		if (out != stdout)
+			fclose(out);
+		return exit_code;
+	}
+
+	struct session s;
+	double start = now_s();
+	session_init(&s, l.pid, opts->command, "/proc", start);
+	struct batch b;
+	batch_init(&b, out, opts->json, !opts->no_stacks);
+
+	bool warned_open = false, warned_missing = false;
+	double next = start + opts->interval;
+	double stop_at = opts->duration > 0 ? start + opts->duration : INFINITY;
+	/* Poll for the segment quickly at first: short commands must be seen. */
+	while (!launcher_poll(&l) && !s.seg_open && now_s() - start < COLLECTOR_GRACE_S &&
+	       now_s() < stop_at) {
+		try_open_segment(&s, &warned_open);
+		if (!s.seg_open)
+			launcher_wait(&l, 0.005);
+	}
+	for (;;) {
+		try_open_segment(&s, &warned_open);
+		if (!s.seg_open && !warned_missing && !l.ended &&
+		    now_s() - start >= COLLECTOR_GRACE_S) {
+			fprintf(stderr, "memtop: pid %d has not loaded the collector after %.0f s "
+				"(statically linked, setuid, or LD_PRELOAD removed?); "
+				"waiting for it to end\n", l.pid, COLLECTOR_GRACE_S);
+			warned_missing = true;
+		}
+		double limit = next < stop_at ? next : stop_at;
+		wait_until(&l, limit);
+		if (l.ended || launcher_poll(&l))
+			break;
+		if (now_s() >= stop_at)
+			break;
+		session_tick(&s);
+		sleep_s(PUBLISH_WAIT_S);
+		session_update(&s, now_s());
+		batch_sample(&b, &s);
+		next += opts->interval;
+		if (next < now_s())
+			next = now_s() + opts->interval;
+	}
+
+	if (l.ended) {
+		char desc[128];
+		launcher_describe(&l, desc, sizeof(desc));
+		try_open_segment(&s, &warned_open);
+		session_set_ended(&s, launcher_exit_code(&l), desc);
+		exit_code = launcher_exit_code(&l);
+		if (!s.collector_seen)
+			fprintf(stderr, "memtop: pid %d %s without loading the collector: "
+				"no heap figures (statically linked or setuid?)\n", l.pid, desc);
+	} else {
+		/* --duration: stop watching, leave the command running. */
+		exit_code = 0;
+	}
+	session_update(&s, now_s());
+	batch_summary(&b, &s);
+	if (l.ended)
+		session_release_segment(&s);
+	shm_cleanup_stale("/dev/shm", "/proc", getpid());
+	session_free(&s);
+	if (out != stdout && fclose(out) != 0) {
+		fprintf(stderr, "memtop: writing %s failed: %s\n", opts->output_path, strerror(errno));
+		if (exit_code == 0)
+			exit_code = 1;
+	}
+	return exit_code;
+}
+
+int memtop_main(int argc, char **argv)
+{
+	struct options o;
+	char err[512];
+	options_init(&o);
+	if (options_parse(&o, argc, argv, err, sizeof(err)) != 0) {
+		fprintf(stderr, "memtop: %s\n", err);
+		return 2;
+	}
+	switch (o.mode) {
+	case MEMTOP_HELP:
+		options_print_usage(stdout);
+		return 0;
+	case MEMTOP_VERSION:
+		printf("memtop %s\n", PACKAGE_VERSION);
+		return 0;
+	case MEMTOP_ATTACH:
+		fprintf(stderr, "memtop: --attach is not available in this version yet; "
+			"start the program under memtop instead (memtop -- COMMAND)\n");
+		return 1;
+	case MEMTOP_REPORT:
+		fprintf(stderr, "memtop: report is not available in this version yet "
+			"(no trace format exists to read)\n");
+		return 1;
+	case MEMTOP_RUN:
+		break;
+	}
+	if (o.trace_dir || o.export_path) {
+		fprintf(stderr, "memtop: %s is not available in this version yet; "
+			"use --batch --json -o FILE to keep the figures\n",
+			o.trace_dir ? "--trace" : "--export");
+		return 1;
+	}
+	if (!o.batch) {
+		fprintf(stderr, "memtop: the live viewer is not in this version yet; "
+			"showing the text report (--batch)\n");
+	}
+	return run_command(&o);
+}

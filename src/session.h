@@ -1,0 +1,111 @@
+/*
+ * session.h - the model of one watched process over time: its threads'
+ * counters from shared memory, its /proc figures, the system's, and what is
+ * derived from consecutive samples (rates, CPU %, alerts, peaks).
+ *
+ * Batch output and the viewer both render a session; neither computes
+ * figures of its own.  Every derived figure has its formula in memtop(1).
+ */
+#ifndef MEMTOP_SESSION_H
+#define MEMTOP_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "procstat.h"
+#include "shmreader.h"
+
+enum alert_level { ALERT_OK, ALERT_WARN, ALERT_CRITICAL };
+
+#define ALERT_WARN_RATE      100000.0
+#define ALERT_CRIT_RATE      1000000.0
+#define ALERT_WARN_LIVE      (256ull << 20)
+#define ALERT_CRIT_LIVE      (1ull << 30)
+
+struct thread_stat {
+	uint32_t slot;
+	int tid;
+	char name[64];
+	bool exited;
+	bool from_live;
+	struct mt_counters c;
+	struct mt_counters prev;     /* counters at the previous sample */
+	uint64_t lost;
+	bool cpu_valid;
+	double cpu_s;                /* CPU time, user + system */
+	double prev_cpu_s;
+	bool prev_cpu_valid;
+	double cpu_percent;          /* over the last interval; NAN if unknown */
+	double alloc_rate;           /* allocs/s over the last interval; NAN at first */
+	bool io_valid;
+	uint64_t io_read_bytes, io_write_bytes, io_syscr, io_syscw;
+	uint64_t start_ns, end_ns;
+	enum alert_level alert;
+};
+
+struct session_totals {
+	uint64_t allocs, frees, reallocs, failed;
+	uint64_t bytes_allocated, bytes_freed;   /* requested / usable, see memtop(1) */
+	int64_t live_bytes;
+	int64_t peak_live_bytes;                 /* lower bound, see memtop(1) */
+	uint32_t threads_seen;
+	double alloc_rate;
+};
+
+struct session {
+	int pid;
+	char command[512];
+	const char *procroot;
+	double start_s;              /* monotonic seconds at session start */
+	double last_s;               /* monotonic seconds of the last update */
+	double elapsed_s;
+	double interval_s;           /* length of the last update interval */
+	uint64_t updates;
+
+	struct shm_segment seg;
+	bool seg_open;
+	bool collector_seen;         /* a segment was ever opened */
+
+	struct thread_stat *threads; /* indexed by slot */
+	size_t nthreads;
+	struct mt_overflow overflow;
+	struct session_totals totals;
+	uint64_t prev_allocs;
+
+	bool proc_valid;
+	struct proc_sample proc, prev_proc;
+	double proc_cpu_percent;
+	struct sys_sample sys, prev_sys;
+	double sys_cpu_percent;
+
+	bool mi_valid;
+	struct mt_mallinfo mi;
+
+	bool ended;
+	int exit_code;               /* exit status, or 128+N */
+	char end_description[128];
+};
+
+void session_init(struct session *self, int pid, char *const *argv, const char *procroot,
+		  double now_s);
+void session_free(struct session *self);
+/* Open the segment if it is there: 0 when open, -1 otherwise (errno ENOENT:
+ * not there yet; otherwise err says why). */
+int session_open_segment(struct session *self, char *err, size_t errlen);
+/* Ask the collector's threads for fresh snapshots. */
+void session_tick(struct session *self);
+/* Take a sample: shared memory, /proc, derived figures. */
+void session_update(struct session *self, double now_s);
+/* The watched process ended (after waitpid). */
+void session_set_ended(struct session *self, int exit_code, const char *description);
+/* Forget the segment name (after the final update). */
+void session_release_segment(struct session *self);
+
+const char *alert_name(enum alert_level a);
+enum alert_level alert_classify(double alloc_rate, int64_t live_bytes, uint64_t failed_delta);
+
+/* fragmentation = fordblks / arena; NAN when not measurable */
+double session_fragmentation(const struct session *self);
+
+#endif

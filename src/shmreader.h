@@ -1,0 +1,71 @@
+/*
+ * shmreader.h - memtop's side of the shared-memory protocol: open and
+ * validate a process's segment, read its thread slots without ever blocking
+ * the writers, drive the publication tick, and clean up stale segments.
+ */
+#ifndef MEMTOP_SHMREADER_H
+#define MEMTOP_SHMREADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "shm_layout.h"
+
+struct shm_segment {
+	char name[64];
+	int pid;
+	void *base;
+	size_t size;
+	ino_t ino;
+	dev_t dev;
+	struct mt_shm_header *hdr;
+};
+
+/* Figures of one thread: main and nested counters summed. */
+struct thread_figures {
+	uint32_t index;
+	int tid;
+	uint32_t state;             /* enum mt_slot_state */
+	char name[MT_NAME_LEN + 1];
+	struct mt_counters c;
+	uint64_t lost;              /* events a doubly nested signal handler made */
+	uint64_t start_ns, end_ns, cpu_ns;
+	uint64_t publish_ns;        /* when the figures were taken, if from a snapshot */
+	bool from_live;             /* true: current live counters */
+};
+
+/* 0 on success.  -1 with errno ENOENT when there is no segment (yet);
+ * other failures fill err with a one-line reason. */
+int shm_segment_open(struct shm_segment *self, int pid, char *err, size_t errlen);
+/* Open a segment by file path (for tests and for cleanup). */
+int shm_segment_open_path(struct shm_segment *self, const char *path, int pid,
+			  char *err, size_t errlen);
+void shm_segment_close(struct shm_segment *self);
+/* Remap if the writer grew the segment. */
+int shm_segment_refresh(struct shm_segment *self);
+/* True if the name now designates another segment (the process exec'd). */
+bool shm_segment_replaced(const struct shm_segment *self);
+/* Remove the name, unless it now designates another segment. */
+void shm_segment_unlink(struct shm_segment *self);
+
+/* Ask the writers for fresh snapshots. */
+void shm_segment_tick(struct shm_segment *self);
+
+/* Number of slots that may hold a thread. */
+uint32_t shm_segment_slot_count(const struct shm_segment *self);
+/* 0 and filled if slot idx holds a thread, -1 otherwise. */
+int shm_segment_read_thread(const struct shm_segment *self, uint32_t idx,
+			    struct thread_figures *out);
+/* Latest published mallinfo; false if none yet or not valid. */
+bool shm_segment_read_mallinfo(const struct shm_segment *self, struct mt_mallinfo *out);
+void shm_segment_read_overflow(const struct shm_segment *self, struct mt_overflow *out);
+
+/* Remove segments in dir (normally /dev/shm) of our uid whose process is
+ * gone, unless the memtop that launched it still runs; own_session (a pid,
+ * or 0) names a session whose dead processes' segments go too.  Returns how
+ * many were removed. */
+int shm_cleanup_stale(const char *dir, const char *procroot, int own_session);
+
+#endif

@@ -1,0 +1,310 @@
+/*
+ * test_shmreader.c - the collector's registry (writer) against memtop's
+ * shmreader (reader) in one process: segment creation, thread slots, fresh
+ * and published figures, exit records, mallinfo, growth past one chunk,
+ * refusal of foreign or damaged segments, and stale-segment cleanup.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "collector.h"
+#include "registry.h"
+#include "shmreader.h"
+
+static char tmpdir[64];
+
+static int group_setup(void **state)
+{
+	(void)state;
+	if (registry_init() != 0) {
+		fprintf(stderr, "registry_init: %s\n", registry_error());
+		return -1;
+	}
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/memtop-test-XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	char path[96];
+	snprintf(path, sizeof(path), "/dev/shm" MT_SHM_NAME_FMT, (int)getpid());
+	unlink(path);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void open_own(struct shm_segment *seg)
+{
+	char err[256];
+	int r = shm_segment_open(seg, (int)getpid(), err, sizeof(err));
+	if (r != 0)
+		fail_msg("open: %s", err);
+}
+
+static struct thread_figures find_tid(struct shm_segment *seg, int tid)
+{
+	struct thread_figures f;
+	for (uint32_t i = 0; i < shm_segment_slot_count(seg); i++)
+		if (shm_segment_read_thread(seg, i, &f) == 0 && f.tid == tid)
+			return f;
+	fail_msg("tid %d not found", tid);
+	return f;
+}
+
+static void test_header(void **state)
+{
+	(void)state;
+	struct shm_segment seg;
+	open_own(&seg);
+	assert_int_equal(seg.hdr->pid, getpid());
+	assert_int_equal(seg.hdr->layout_version, MT_LAYOUT_VERSION);
+	assert_true(seg.hdr->start_ns > 0);
+	assert_true(seg.hdr->proc_starttime > 0);
+	struct stat st;
+	assert_int_equal(stat(seg.name, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	shm_segment_close(&seg);
+}
+
+struct worker {
+	int tid;
+	int n;
+	struct mt_slot *slot;
+	pthread_barrier_t *done;
+	pthread_barrier_t *go_exit;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	prctl(PR_SET_NAME, "unit-worker", 0, 0, 0);
+	w->slot = registry_register();
+	w->tid = w->slot->tid;
+	for (int i = 0; i < w->n; i++) {
+		collector_on_alloc(w->slot, 100, 104);
+		struct mt_event e = { .frees = 1, .usable_out = 104 };
+		collector_apply(w->slot, &e);
+	}
+	pthread_barrier_wait(w->done);
+	pthread_barrier_wait(w->go_exit);
+	registry_thread_exit(w->slot);
+	return NULL;
+}
+
+static void test_threads_live_and_exited(void **state)
+{
+	(void)state;
+	pthread_barrier_t done, go_exit;
+	pthread_barrier_init(&done, NULL, 3);
+	pthread_barrier_init(&go_exit, NULL, 3);
+	struct worker w[2] = { { .n = 1000, .done = &done, .go_exit = &go_exit },
+			       { .n = 5000, .done = &done, .go_exit = &go_exit } };
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+	pthread_barrier_wait(&done);
+
+	struct shm_segment seg;
+	open_own(&seg);
+	/* quiet threads, never published: live counters are read */
+	struct thread_figures f = find_tid(&seg, w[1].tid);
+	assert_true(f.from_live);
+	assert_int_equal(f.c.allocs, 5000);
+	assert_int_equal(f.c.frees, 5000);
+	assert_int_equal(f.c.bytes_allocated, 500000);
+	assert_int_equal(f.state, MT_SLOT_ACTIVE);
+	assert_string_equal(f.name, "unit-worker");
+
+	pthread_barrier_wait(&go_exit);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	f = find_tid(&seg, w[0].tid);
+	assert_int_equal(f.state, MT_SLOT_EXITED);
+	assert_int_equal(f.c.allocs, 1000);
+	assert_true(f.end_ns >= f.start_ns);
+	shm_segment_close(&seg);
+	pthread_barrier_destroy(&done);
+	pthread_barrier_destroy(&go_exit);
+}
+
+static void test_tick_and_publish(void **state)
+{
+	(void)state;
+	struct shm_segment seg;
+	open_own(&seg);
+	struct mt_slot *s = registry_register();
+	assert_true((uintptr_t)s > MT_SLOT_SPECIAL);
+	collector_on_alloc(s, 10, 24);
+	shm_segment_tick(&seg);
+	assert_int_not_equal(registry_tick(), s->pub_tick);
+	registry_publish(s);
+	assert_int_equal(s->pub_tick, registry_tick());
+	struct thread_figures f;
+	uint32_t idx = UINT32_MAX;
+	for (uint32_t i = 0; i < shm_segment_slot_count(&seg); i++)
+		if (shm_segment_read_thread(&seg, i, &f) == 0 && f.tid == s->tid &&
+		    f.c.allocs == 1 && f.c.bytes_allocated == 10)
+			idx = i;
+	assert_int_not_equal(idx, UINT32_MAX);
+	assert_int_equal(shm_segment_read_thread(&seg, idx, &f), 0);
+	/* published at the current tick: the snapshot is used, not live */
+	assert_false(f.from_live);
+	assert_int_equal(f.c.allocs, 1);
+	struct mt_mallinfo mi;
+	assert_true(shm_segment_read_mallinfo(&seg, &mi));
+	assert_true(mi.arena > 0);
+	assert_int_equal(mi.tick, registry_tick());
+	shm_segment_close(&seg);
+}
+
+static void test_growth_beyond_one_chunk(void **state)
+{
+	(void)state;
+	struct shm_segment seg;
+	open_own(&seg);
+	uint32_t before = shm_segment_slot_count(&seg);
+	for (uint32_t i = 0; i < MT_SLOTS_PER_CHUNK + 3; i++)
+		assert_true((uintptr_t)registry_register() > MT_SLOT_SPECIAL);
+	assert_int_equal(shm_segment_slot_count(&seg), MT_SLOTS_PER_CHUNK);  /* old mapping */
+	assert_int_equal(shm_segment_refresh(&seg), 0);
+	assert_int_equal(shm_segment_slot_count(&seg), before + MT_SLOTS_PER_CHUNK + 3);
+	struct thread_figures f;
+	assert_int_equal(shm_segment_read_thread(&seg, shm_segment_slot_count(&seg) - 1, &f), 0);
+	assert_int_equal(f.tid, (int)gettid());
+	assert_int_equal(shm_segment_read_thread(&seg, shm_segment_slot_count(&seg), &f), -1);
+	shm_segment_close(&seg);
+}
+
+static void write_file(const char *path, const void *data, size_t n, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, n), (ssize_t)n);
+	fchmod(fd, mode);
+	close(fd);
+}
+
+static void test_refuses_foreign_and_damaged(void **state)
+{
+	(void)state;
+	static char buf[MT_HEADER_SIZE + MT_CHUNK_SIZE];
+	struct mt_shm_header *h = (struct mt_shm_header *)buf;
+	struct shm_segment seg;
+	char err[256], path[128];
+
+	snprintf(path, sizeof(path), "%s/foreign", tmpdir);
+	memset(buf, 'x', sizeof(buf));
+	write_file(path, buf, sizeof(buf), 0600);
+	assert_int_equal(shm_segment_open_path(&seg, path, 0, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a memtop segment"));
+
+	memset(buf, 0, sizeof(buf));
+	h->magic = MT_MAGIC;
+	h->layout_version = MT_LAYOUT_VERSION + 1;
+	h->flags = MT_FLAG_READY;
+	write_file(path, buf, sizeof(buf), 0600);
+	assert_int_equal(shm_segment_open_path(&seg, path, 0, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "layout version"));
+
+	h->layout_version = MT_LAYOUT_VERSION;
+	h->header_size = MT_HEADER_SIZE;
+	h->slot_size = MT_SLOT_SIZE;
+	h->slots_offset = MT_HEADER_SIZE;
+	h->slot_capacity = MT_MAX_SLOTS;
+	h->pid = 1;
+	h->slots_used = 1000000;   /* lies: far more than the file holds */
+	h->slots_mapped = 1000000;
+	write_file(path, buf, sizeof(buf), 0644);
+	assert_int_equal(shm_segment_open_path(&seg, path, 0, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not private"));
+
+	write_file(path, buf, sizeof(buf), 0600);
+	assert_int_equal(shm_segment_open_path(&seg, path, 0, err, sizeof(err)), 0);
+	/* bounds come from the mapping, not from the header's claims */
+	assert_int_equal(shm_segment_slot_count(&seg), MT_SLOTS_PER_CHUNK);
+	struct thread_figures f;
+	assert_int_equal(shm_segment_read_thread(&seg, MT_SLOTS_PER_CHUNK, &f), -1);
+	assert_int_equal(shm_segment_read_thread(&seg, 0, &f), -1);  /* slot FREE */
+	shm_segment_close(&seg);
+	assert_int_equal(shm_segment_open_path(&seg, path, 2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "another process"));
+
+	write_file(path, buf, 100, 0600);  /* truncated */
+	assert_int_equal(shm_segment_open_path(&seg, path, 0, err, sizeof(err)), -1);
+
+	char link[128];
+	snprintf(link, sizeof(link), "%s/link", tmpdir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(shm_segment_open_path(&seg, link, 0, err, sizeof(err)), -1);
+
+	snprintf(path, sizeof(path), "%s/missing", tmpdir);
+	assert_int_equal(shm_segment_open_path(&seg, path, 0, err, sizeof(err)), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+static void test_cleanup_stale(void **state)
+{
+	(void)state;
+	static struct mt_shm_header h;
+	char dead[128], live[128], other[128];
+	pid_t child = fork();
+	if (child == 0)
+		_exit(0);
+	waitpid(child, NULL, 0);  /* a pid that is surely gone now */
+
+	memset(&h, 0, sizeof(h));
+	h.magic = MT_MAGIC;
+	h.layout_version = MT_LAYOUT_VERSION;
+	h.pid = child;
+	snprintf(dead, sizeof(dead), "%s/memtop.%d", tmpdir, child);
+	write_file(dead, &h, sizeof(h), 0600);
+
+	h.pid = getpid();
+	h.proc_starttime = mt_hdr->proc_starttime;
+	snprintf(live, sizeof(live), "%s/memtop.%d", tmpdir, getpid());
+	write_file(live, &h, sizeof(h), 0600);
+
+	/* a dead process launched by a memtop that still runs (us) */
+	h.pid = child;
+	h.session = (uint64_t)getpid();
+	snprintf(other, sizeof(other), "%s/memtop.other", tmpdir);
+	write_file(other, &h, sizeof(h), 0600);
+
+	assert_int_equal(shm_cleanup_stale(tmpdir, "/proc", 0), 1);
+	assert_int_not_equal(access(dead, F_OK), 0);
+	assert_int_equal(access(live, F_OK), 0);
+	assert_int_equal(access(other, F_OK), 0);
+	assert_int_equal(shm_cleanup_stale(tmpdir, "/proc", getpid()), 1);
+	assert_int_not_equal(access(other, F_OK), 0);
+	assert_int_equal(access(live, F_OK), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_header),
+		cmocka_unit_test(test_threads_live_and_exited),
+		cmocka_unit_test(test_tick_and_publish),
+		cmocka_unit_test(test_growth_beyond_one_chunk),
+		cmocka_unit_test(test_refuses_foreign_and_damaged),
+		cmocka_unit_test(test_cleanup_stale),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
