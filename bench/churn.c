@@ -36,6 +36,8 @@ struct worker {
 };
 
 static unsigned long ops;
+/* "fill": initialise every block, as most programs do with what they get */
+static int fill;
 
 static void *churn_main(void *arg)
 {
@@ -64,6 +66,8 @@ static void *churn_main(void *arg)
 			fprintf(stderr, "churn: malloc(%zu) failed\n", size);
 			exit(1);
 		}
+		if (fill)
+			memset(*slot, (int)x, size);
 		(*slot)[0] = (unsigned char)x;
 	}
 	for (k = 0; k < RING; k++) {
@@ -91,10 +95,11 @@ int main(int argc, char **argv)
 	unsigned long nthreads, i;
 	int err;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: churn THREADS OPS\n");
+	if (argc != 3 && !(argc == 4 && strcmp(argv[3], "fill") == 0)) {
+		fprintf(stderr, "usage: churn THREADS OPS [fill]\n");
 		return 2;
 	}
+	fill = argc == 4;
 	if (!parse_ulong(argv[1], &nthreads) || nthreads < 1 || nthreads > MAX_THREADS) {
 		fprintf(stderr, "churn: THREADS must be 1..%d, not '%s'\n", MAX_THREADS, argv[1]);
 		return 2;

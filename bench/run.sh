@@ -12,7 +12,9 @@
 #   OPS        iterations per thread   default 60000000 (about 1.3 s bare)
 #   RUNS       runs per measurement    default 3; the median is reported
 #   THREADS    thread counts to try    default "1 2"
-#   TOOLS      rows to measure         default "bare memtop memtop-stacks memusage heaptrack"
+#   TOOLS      rows to measure         default "bare memtop memusage heaptrack"
+#   FILL       1: churn initialises every block it gets (memset), 0: it only
+#              touches the first byte (pure allocator traffic, the worst case)
 #   TIMEOUT    seconds before a single run is abandoned, default 900
 #
 # Each figure is the median wall time of RUNS runs, tool start-up and
@@ -34,7 +36,9 @@ heaptrack=${HEAPTRACK:-$(command -v heaptrack || true)}
 ops=${OPS:-60000000}
 runs=${RUNS:-3}
 thread_counts=${THREADS:-"1 2"}
-tools=${TOOLS:-"bare memtop memtop-stacks memusage heaptrack"}
+tools=${TOOLS:-"bare memtop memusage heaptrack"}
+fill_arg=()
+[ "${FILL:-0}" = 1 ] && fill_arg=(fill)
 run_timeout=${TIMEOUT:-900}
 
 if [ ! -x "$churn" ]; then
@@ -69,7 +73,7 @@ command_for() {
 	local tool=$1 threads=$2
 	case $tool in
 	bare)
-		printf '%s\n' "$churn" "$threads" "$ops" ;;
+		printf '%s\n' "$churn" "$threads" "$ops" "${fill_arg[@]}" ;;
 	memtop | memtop-stacks)
 		if [ ! -x "$memtop" ]; then
 			echo "$tool: memtop is not built at $memtop (run make in $build) - skipped" >&2
@@ -77,7 +81,7 @@ command_for() {
 		fi
 		printf '%s\n' "$memtop" --batch -o /dev/null -d 1
 		[ "$tool" = memtop ] && printf '%s\n' --no-stacks
-		printf '%s\n' -- "$churn" "$threads" "$ops" ;;
+		printf '%s\n' -- "$churn" "$threads" "$ops" "${fill_arg[@]}" ;;
 	memusage)
 		# Without --data memusage keeps only its counters and histogram,
 		# the nearest match to memtop's exact counters; the summary it
@@ -86,13 +90,13 @@ command_for() {
 			echo "memusage: not installed (Debian package libc-bin) - skipped" >&2
 			return 1
 		fi
-		printf '%s\n' "$memusage" "$churn" "$threads" "$ops" ;;
+		printf '%s\n' "$memusage" "$churn" "$threads" "$ops" "${fill_arg[@]}" ;;
 	heaptrack)
 		if [ -z "$heaptrack" ] || [ ! -x "$heaptrack" ]; then
 			echo "heaptrack: not installed (Debian package heaptrack) - skipped" >&2
 			return 1
 		fi
-		printf '%s\n' "$heaptrack" -o "$work/heaptrack" "$churn" "$threads" "$ops" ;;
+		printf '%s\n' "$heaptrack" -o "$work/heaptrack" "$churn" "$threads" "$ops" "${fill_arg[@]}" ;;
 	*)
 		echo "$tool: unknown tool name in TOOLS - skipped" >&2
 		return 1 ;;
@@ -134,7 +138,7 @@ measure() {
 	done | median
 }
 
-echo "churn: $ops ops per thread, median of $runs run(s), $(nproc 2>/dev/null || echo '?') CPU(s)"
+echo "churn${fill_arg:+ (fill)}: $ops ops per thread, median of $runs run(s), $(nproc 2>/dev/null || echo '?') CPU(s)"
 
 declare -A bare_time
 rows=()

@@ -25,3 +25,15 @@ for variant in plain san; do
 	}
 	echo "test-all: $variant build: all tests passed"
 done
+
+# An installed memtop finds its installed collector (not the build tree's).
+prefix=$(mktemp -d /tmp/memtop-prefix.XXXXXX)
+mkdir -p "$top/build-install"
+(cd "$top/build-install" && "$top/configure" -q --prefix="$prefix" && make -s -j"$jobs" &&
+	make -s install) >/dev/null
+out=$("$prefix/bin/memtop" --batch --json -- sh -c 'exit 5' 2>&1 | tail -n 1)
+case "$out" in
+*'"exit_status":5'*'"collector":"loaded"'*) echo "1 passed, 0 failed: installed tree" ;;
+*) echo "0 passed, 1 failed: installed tree: $out" >&2; rm -rf "$prefix"; exit 1 ;;
+esac
+rm -rf "$prefix"

@@ -11,10 +11,11 @@
 
 #include "bootstrap.h"
 
-#define ARENA_SIZE (256 * 1024)
+#define ARENA_SIZE BOOTSTRAP_ARENA_SIZE
+#define arena bootstrap_arena
 #define HDR 16u
 
-static _Alignas(64) unsigned char arena[ARENA_SIZE];
+_Alignas(64) unsigned char bootstrap_arena[ARENA_SIZE];
 static size_t arena_used;
 
 void *bootstrap_alloc(size_t size, size_t align)
@@ -40,12 +41,6 @@ void *bootstrap_alloc(size_t size, size_t align)
 			return memset((void *)user, 0, size);
 		}
 	}
-}
-
-bool bootstrap_owns(const void *p)
-{
-	const unsigned char *c = p;
-	return c >= arena && c < arena + ARENA_SIZE;
 }
 
 size_t bootstrap_size(const void *p)

@@ -10,8 +10,18 @@
 
 #define MT_VISIBLE_HIDDEN __attribute__((visibility("hidden")))
 
+#define BOOTSTRAP_ARENA_SIZE (256 * 1024)
+
+MT_VISIBLE_HIDDEN extern unsigned char bootstrap_arena[BOOTSTRAP_ARENA_SIZE];
+
 MT_VISIBLE_HIDDEN void *bootstrap_alloc(size_t size, size_t align);
-MT_VISIBLE_HIDDEN bool bootstrap_owns(const void *p);
+
+/* Inline: free() asks this of every pointer. */
+static inline bool bootstrap_owns(const void *p)
+{
+	const unsigned char *c = p;
+	return c >= bootstrap_arena && c < bootstrap_arena + BOOTSTRAP_ARENA_SIZE;
+}
 /* Requested size of an arena block (0 for a foreign pointer). */
 MT_VISIBLE_HIDDEN size_t bootstrap_size(const void *p);
 

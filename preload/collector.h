@@ -88,10 +88,50 @@ static inline bool collector_apply(struct mt_slot *s, const struct mt_event *e)
 	return true;
 }
 
+/* The two events of almost every call, specialised so that the hooks'
+ * common path is a handful of stores to the owner's own cache lines. */
+static inline __attribute__((always_inline)) bool
+collector_alloc(struct mt_slot *s, uint64_t req, uint64_t usable)
+{
+	uint64_t sq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+	if (mt_unlikely(sq & 1)) {
+		struct mt_event e = { .allocs = 1, .bytes = req, .usable_in = usable };
+		collector_nested(s, &e);
+		return false;
+	}
+	mt_seq_begin(&s->seq, sq);
+	struct mt_counters *c = &s->live;
+	MT_ADD(c->allocs, 1);
+	MT_ADD(c->bytes_allocated, req);
+	uint64_t ua = __atomic_load_n(&c->usable_allocated, __ATOMIC_RELAXED) + usable;
+	MT_SET(c->usable_allocated, ua);
+	MT_ADD(c->hist[mt_hist_bucket(req)], 1);
+	int64_t live = (int64_t)(ua - __atomic_load_n(&c->usable_freed, __ATOMIC_RELAXED));
+	if (live > __atomic_load_n(&c->peak_live, __ATOMIC_RELAXED))
+		MT_SET(c->peak_live, live);
+	mt_seq_end(&s->seq, sq);
+	return true;
+}
+
+static inline __attribute__((always_inline)) bool
+collector_free(struct mt_slot *s, uint64_t usable)
+{
+	uint64_t sq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+	if (mt_unlikely(sq & 1)) {
+		struct mt_event e = { .frees = 1, .usable_out = usable };
+		collector_nested(s, &e);
+		return false;
+	}
+	mt_seq_begin(&s->seq, sq);
+	MT_ADD(s->live.frees, 1);
+	MT_ADD(s->live.usable_freed, usable);
+	mt_seq_end(&s->seq, sq);
+	return true;
+}
+
 static inline void collector_on_alloc(struct mt_slot *s, size_t req, size_t usable)
 {
-	struct mt_event e = { .allocs = 1, .bytes = req, .usable_in = usable };
-	collector_apply(s, &e);
+	collector_alloc(s, req, usable);
 }
 
 /* Threads beyond the slot capacity share one pool: atomic adds. */

@@ -51,6 +51,9 @@ static struct {
 } real;
 
 static int resolving;
+/* True once checked that glibc's chunk header gives the usable size; then
+ * the hooks read it inline instead of calling malloc_usable_size. */
+static bool glibc_chunks;
 static pthread_key_t exit_key;
 static int exit_key_ok;
 
@@ -81,6 +84,39 @@ static bool resolve(void)
 	mt_tls.guard--;
 	__atomic_store_n(&resolving, 0, __ATOMIC_RELEASE);
 	return real.usable && real.malloc && real.free;
+}
+
+static inline size_t usable_size(void *p)
+{
+	if (mt_likely(glibc_chunks)) {
+		size_t sz = ((const size_t *)p)[-1];
+		return (sz & ~(size_t)7) - ((sz & 2) ? 16 : 8);  /* IS_MMAPPED: no shared footer */
+	}
+	return real.usable(p);
+}
+
+/* Use the inline formula only where the allocator is glibc's and agrees on
+ * sizes from tiny to mmapped blocks. */
+static void check_glibc_chunks(void)
+{
+	void *libc_malloc = next_sym("__libc_malloc");
+	if (!libc_malloc || libc_malloc != (void *)real.malloc)
+		return;
+	static const size_t sizes[] = { 0, 1, 24, 25, 100, 1000, 5000, 200000, 1 << 22 };
+	void *blocks[sizeof(sizes) / sizeof(sizes[0])];
+	bool ok = true;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		blocks[i] = real.malloc(sizes[i]);
+		if (!blocks[i])
+			ok = false;
+	}
+	glibc_chunks = ok;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		if (blocks[i] && usable_size(blocks[i]) != real.usable(blocks[i]))
+			ok = false;
+		real.free(blocks[i]);
+	}
+	glibc_chunks = ok;
 }
 
 static inline bool ready(void)
@@ -138,7 +174,7 @@ static inline void account_alloc(void *p, size_t size)
 	if (mt_likely(p != NULL)) {
 		e.allocs = 1;
 		e.bytes = size;
-		e.usable_in = real.usable(p);
+		e.usable_in = usable_size(p);
 	} else {
 		e.failed = 1;
 	}
@@ -147,11 +183,27 @@ static inline void account_alloc(void *p, size_t size)
 
 /* ---------------------------------------------------------------- hooks */
 
+/* The common case: a registered thread, outside the collector's own code. */
+#define FAST_SLOT(t) (mt_likely(!(t)->guard && (uintptr_t)(t)->slot > MT_SLOT_SPECIAL))
+
+static inline void maybe_publish(struct mt_tls *t, struct mt_slot *s)
+{
+	if (mt_unlikely(registry_tick() != s->pub_tick))
+		publish(t, s);
+}
+
 MT_EXPORT void *malloc(size_t size)
 {
 	if (mt_unlikely(!ready()))
 		return bootstrap_alloc(size, 16);
 	void *p = real.malloc(size);
+	struct mt_tls *t = &mt_tls;
+	if (mt_likely(p != NULL) && FAST_SLOT(t)) {
+		struct mt_slot *s = t->slot;
+		if (collector_alloc(s, size, usable_size(p)))
+			maybe_publish(t, s);
+		return p;
+	}
 	account_alloc(p, size);
 	return p;
 }
@@ -160,13 +212,22 @@ MT_EXPORT void free(void *p)
 {
 	if (!p || mt_unlikely(bootstrap_owns(p)))
 		return;
+	struct mt_tls *t = &mt_tls;
+	if (FAST_SLOT(t)) {
+		struct mt_slot *s = t->slot;
+		size_t usable = usable_size(p);
+		real.free(p);
+		if (collector_free(s, usable))
+			maybe_publish(t, s);
+		return;
+	}
 	if (mt_unlikely(!ready()))
 		return;  /* unreachable in practice: p came from a resolved allocator */
-	if (mt_unlikely(mt_tls.guard)) {
+	if (t->guard) {
 		real.free(p);
 		return;
 	}
-	struct mt_event e = { .frees = 1, .usable_out = real.usable(p) };
+	struct mt_event e = { .frees = 1, .usable_out = usable_size(p) };
 	real.free(p);
 	account(&e);
 }
@@ -193,7 +254,7 @@ static void *realloc_common(void *p, size_t size, void *q, size_t old_usable)
 	if (q) {
 		e.allocs = 1;
 		e.bytes = size;
-		e.usable_in = real.usable(q);
+		e.usable_in = usable_size(q);
 		if (p) {
 			e.frees = 1;
 			e.reallocs = 1;
@@ -229,7 +290,7 @@ MT_EXPORT void *realloc(void *p, size_t size)
 		return p ? NULL : bootstrap_alloc(size, 16);
 	if (mt_unlikely(mt_tls.guard))
 		return real.realloc(p, size);
-	size_t old_usable = p ? real.usable(p) : 0;
+	size_t old_usable = p ? usable_size(p) : 0;
 	void *q = real.realloc(p, size);
 	return realloc_common(p, size, q, old_usable);
 }
@@ -251,7 +312,7 @@ MT_EXPORT void *reallocarray(void *p, size_t n, size_t size)
 		return p ? NULL : bootstrap_alloc(total, 16);
 	if (mt_unlikely(mt_tls.guard))
 		return real.realloc(p, total);
-	size_t old_usable = p ? real.usable(p) : 0;
+	size_t old_usable = p ? usable_size(p) : 0;
 	/* Not real.reallocarray: glibc's calls realloc through the PLT, which
 	 * would land in our realloc and count the call twice. */
 	void *q = real.realloc(p, total);
@@ -353,6 +414,8 @@ __attribute__((constructor)) static void collector_start(void)
 	int saved = errno;
 	resolve();
 	mt_tls.guard++;
+	if (real.malloc)
+		check_glibc_chunks();
 	exit_key_ok = pthread_key_create(&exit_key, thread_exit) == 0;
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	if (registry_init() != 0)

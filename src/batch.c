@@ -231,7 +231,7 @@ static const char *na_pct(char *buf, size_t len, double v)
 static void text_header(struct batch *self, const struct session *s, bool summary)
 {
 	FILE *f = self->out;
-	char a[32], b[32], c[32], d[32], e[32], g[32];
+	char a[32], b[32], c[32], d[32], e[32], g[32], frag[32];
 	char cmd[256];
 	format_sanitize(cmd, sizeof(cmd), s->command, strlen(s->command));
 	fprintf(f, "memtop %s - pid %d %s - %s elapsed", summary ? "summary" : "-", s->pid, cmd,
@@ -251,8 +251,7 @@ static void text_header(struct batch *self, const struct session *s, bool summar
 			format_count(e, sizeof(e), (double)t->failed),
 			format_bytes(g, sizeof(g), t->live_bytes),
 			format_bytes(cmd, sizeof(cmd), t->peak_live_bytes),
-			isfinite(session_fragmentation(s))
-				? na_pct(b, sizeof(b), 100.0 * session_fragmentation(s)) : "n/a");
+			na_pct(frag, sizeof(frag), 100.0 * session_fragmentation(s)));
 	}
 	const struct proc_sample *p = &s->proc;
 	if (s->proc_valid) {

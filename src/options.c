@@ -198,15 +198,22 @@ static int unknown_option(int argc, char **argv, int at, char *err, size_t errle
 
 	const char *name = elem + 2;
 	size_t n = strcspn(name, "=");
+	const struct option *match = NULL;
 	char list[256] = "";
 	size_t used = 0;
 	int matches = 0;
 
+	/* getopt_long matched exactly, or by an unambiguous prefix, when the
+	 * only problem was a value given to an option that takes none. */
 	for (const struct option *o = long_options; o->name; o++) {
 		if (strncmp(o->name, name, n) != 0)
 			continue;
-		if (o->name[n] == '\0' && o->has_arg == no_argument && name[n] == '=')
-			return fail(err, errlen, "option '--%s' does not take a value", o->name);
+		if (o->name[n] == '\0') {
+			match = o;
+			matches = 1;
+			break;
+		}
+		match = o;
 		matches++;
 		int w = snprintf(list + used, sizeof list - used, "%s--%s",
 				 used ? ", " : "", o->name);
@@ -215,6 +222,8 @@ static int unknown_option(int argc, char **argv, int at, char *err, size_t errle
 	}
 	if (matches > 1)
 		return fail(err, errlen, "option '--%.*s' is ambiguous: %s", (int)n, name, list);
+	if (matches == 1 && match->has_arg == no_argument && name[n] == '=')
+		return fail(err, errlen, "option '--%s' does not take a value", match->name);
 	return fail(err, errlen, "unknown option '--%.*s'", (int)n, name);
 }
 

@@ -345,6 +345,9 @@ static void test_error_unknown_option(void **state)
 	ERROR2("--sample-small", "--sample-large", "--sample", "1", "cmd");
 	ERROR2("'--batch'", "does not take a value", "--batch=1", "cmd");
 	ERROR2("'--no-stacks'", "does not take a value", "--no-stacks=yes", "cmd");
+	ERROR2("'--batch'", "does not take a value", "--bat=1", "cmd");
+	ERROR1("'---'", "---", "cmd");
+	ERROR1("'--x'", "--x=", "cmd");
 }
 
 static void test_error_missing_argument(void **state)
