@@ -169,7 +169,9 @@ static void test_tick_and_publish(void **state)
 	assert_int_equal(f.c.allocs, 1);
 	struct mt_mallinfo mi;
 	assert_true(shm_segment_read_mallinfo(&seg, &mi));
-	assert_true(mi.arena > 0);
+#ifndef __SANITIZE_ADDRESS__
+	assert_true(mi.arena > 0);  /* ASan's allocator reports an empty glibc heap */
+#endif
 	assert_int_equal(mi.tick, registry_tick());
 	shm_segment_close(&seg);
 }
