@@ -2,7 +2,8 @@
 # test-all.sh - the whole test suite from a clean clone: unit and end-to-end
 # tests on a normal build (build/), again with ASan and UBSan (build-san/;
 # the preloaded collector itself stays unsanitized), then an installed tree.
-# Ends with one line "N passed, N failed" over all of them.
+# Ends with one line "N passed, N failed" over all of them (a test here is
+# one unit-test program or one end-to-end script).
 set -e
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -12,8 +13,8 @@ passed=0
 failed=0
 
 count() {  # count DIR: add the PASS/FAIL lines of DIR's test-suite.log
-	p=$(grep -c '^PASS: ' "$1/test-suite.log" 2>/dev/null || true)
-	f=$(grep -Ec '^(FAIL|ERROR|XPASS): ' "$1/test-suite.log" 2>/dev/null || true)
+	p=$(sed -n 's/^# PASS: *//p' "$1/test-suite.log" 2>/dev/null)
+	f=$(sed -n 's/^# \(FAIL\|ERROR\|XPASS\): *//p' "$1/test-suite.log" 2>/dev/null | awk '{ n += $1 } END { print n + 0 }')
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + ${f:-0}))
 }
@@ -43,7 +44,7 @@ done
 
 # An installed memtop finds its installed collector (not the build tree's).
 prefix=$(mktemp -d /tmp/memtop-prefix.XXXXXX)
-mkdir -p "$top/build-install"
+rm -rf "$top/build-install"; mkdir -p "$top/build-install"
 (cd "$top/build-install" && "$top/configure" -q --prefix="$prefix" && make -s -j"$jobs" &&
 	make -s install) >/dev/null
 out=$("$prefix/bin/memtop" --batch --json -- sh -c 'exit 5' 2>&1 | tail -n 1)

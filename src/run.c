@@ -156,7 +156,7 @@ int run_command(const struct options *opts)
 		/* --duration: stop watching, leave the command running. */
 		exit_code = 0;
 	}
-	session_update(&s, now_s());
+	session_finish(&s, now_s());
 	batch_summary(&b, &s);
 	if (l.ended)
 		session_release_segment(&s);

@@ -37,6 +37,7 @@ void session_init(struct session *self, int pid, char *const *argv, const char *
 		n += (size_t)w;
 	}
 	procstat_read_system(self->procroot, &self->prev_sys);
+	self->first_sys = self->prev_sys;
 }
 
 void session_free(struct session *self)
@@ -238,7 +239,10 @@ void session_update(struct session *self, double now_s)
 
 	if (!self->ended) {
 		struct proc_sample ps;
-		if (procstat_read_process(self->procroot, self->pid, &ps) == 0 && ps.valid) {
+		/* A zombie has released its memory and threads: its figures
+		 * would read as zero, so the last living ones are kept. */
+		if (procstat_read_process(self->procroot, self->pid, &ps) == 0 && ps.valid &&
+		    ps.state != 'Z' && ps.state != 'X') {
 			self->prev_proc = self->proc;
 			self->proc = ps;
 			self->proc_cpu_percent = self->proc_valid
@@ -265,6 +269,29 @@ void session_update(struct session *self, double now_s)
 		update_totals(self, dt);
 	}
 	self->updates++;
+}
+
+void session_finish(struct session *self, double now_s)
+{
+	session_update(self, now_s);
+	self->final = true;
+	double span = self->elapsed_s;
+	if (span <= 0)
+		return;
+	self->totals.alloc_rate = (double)self->totals.allocs / span;
+	for (size_t i = 0; i < self->nthreads; i++) {
+		struct thread_stat *t = &self->threads[i];
+		if (t->tid < 0)
+			continue;
+		t->alloc_rate = (double)t->c.allocs / span;
+		t->cpu_percent = t->cpu_valid ? 100.0 * t->cpu_s / span : NAN;
+		t->alert = alert_classify(t->alloc_rate,
+					  (int64_t)(t->c.usable_allocated - t->c.usable_freed),
+					  t->c.failed);
+	}
+	self->proc_cpu_percent = self->proc_valid
+		? 100.0 * (double)(self->proc.utime_ns + self->proc.stime_ns) / 1e9 / span : NAN;
+	self->sys_cpu_percent = procstat_sys_cpu_percent(&self->first_sys, &self->sys);
 }
 
 void session_set_ended(struct session *self, int exit_code, const char *description)

@@ -82,6 +82,9 @@ struct session {
 	bool mi_valid;
 	struct mt_mallinfo mi;
 
+	struct sys_sample first_sys;  /* at session start, for whole-session figures */
+	bool final;                  /* figures are whole-session averages */
+
 	bool ended;
 	int exit_code;               /* exit status, or 128+N */
 	char end_description[128];
@@ -97,6 +100,9 @@ int session_open_segment(struct session *self, char *err, size_t errlen);
 void session_tick(struct session *self);
 /* Take a sample: shared memory, /proc, derived figures. */
 void session_update(struct session *self, double now_s);
+/* The last sample: rates and CPU % become averages over the whole session
+ * (the last interval may be a few milliseconds long). */
+void session_finish(struct session *self, double now_s);
 /* The watched process ended (after waitpid). */
 void session_set_ended(struct session *self, int exit_code, const char *description);
 /* Forget the segment name (after the final update). */

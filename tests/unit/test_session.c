@@ -137,6 +137,14 @@ static void test_segment_totals_and_rates(void **state)
 	 * no single thread, so memtop cannot claim it. */
 	assert_int_equal(s.totals.live_bytes, 10112 + 480 - 5000);
 	assert_int_equal(s.totals.peak_live_bytes, 10112);
+
+	/* the summary's rates are whole-session averages */
+	session_finish(&s, 4.0);
+	assert_true(s.final);
+	assert_true(fabs(s.totals.alloc_rate - 31.0 / 4.0) < 1e-9);
+	for (size_t i = 0; i < s.nthreads; i++)
+		if (s.threads[i].tid == other_tid)
+			assert_true(fabs(s.threads[i].alloc_rate - 10.0 / 4.0) < 1e-9);
 	session_release_segment(&s);
 	session_free(&s);
 }
