@@ -38,7 +38,10 @@ static dev_t seg_dev;
 static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
 static char last_error[160];
 static bool is_fork_child;
-static bool need_init;
+/* Whether this process image (or forked child) has tried to create its
+ * segment: the first registration may come before our constructor runs,
+ * from another library's constructor. */
+static bool init_tried;
 static uint32_t mi_busy;
 
 const char *registry_error(void)
@@ -129,6 +132,9 @@ static int map_chunk(int fd, uint32_t chunk)
 
 int registry_init(void)
 {
+	if (init_tried)
+		return mt_hdr ? 0 : -1;
+	init_tried = true;
 	snprintf(seg_name, sizeof(seg_name), MT_SHM_NAME_FMT, (int)getpid());
 	int fd = open_segment_excl();
 	if (fd < 0) {
@@ -213,10 +219,8 @@ static struct mt_slot *slot_at(uint32_t idx)
 
 struct mt_slot *registry_register(void)
 {
-	if (!mt_hdr && need_init) {
-		need_init = false;
+	if (!mt_hdr && !init_tried)
 		registry_init();
-	}
 	if (!mt_hdr)
 		return MT_SLOT_DISABLED;
 	uint32_t idx = __atomic_fetch_add(&mt_hdr->slots_used, 1, __ATOMIC_RELAXED);
@@ -309,6 +313,6 @@ void registry_fork_child(void)
 	mt_hdr = NULL;
 	mi_busy = 0;
 	is_fork_child = true;
-	need_init = true;
+	init_tried = false;
 	pthread_mutex_init(&grow_lock, NULL);
 }

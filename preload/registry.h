@@ -25,7 +25,8 @@
 
 MT_HIDDEN extern struct mt_shm_header *mt_hdr;
 
-/* Create this process's segment; 0 on success, -1 (see registry_error). */
+/* Create this process's segment (once: later calls report the first
+ * outcome); 0 on success, -1 (see registry_error). */
 MT_HIDDEN int registry_init(void);
 MT_HIDDEN const char *registry_error(void);
 
