@@ -88,6 +88,21 @@ static inline bool collector_apply(struct mt_slot *s, const struct mt_event *e)
 	return true;
 }
 
+/* Out of line, so the fast paths below need no stack frame. */
+static __attribute__((noinline, cold)) void
+collector_nested_alloc(struct mt_slot *s, uint64_t req, uint64_t usable)
+{
+	struct mt_event e = { .allocs = 1, .bytes = req, .usable_in = usable };
+	collector_nested(s, &e);
+}
+
+static __attribute__((noinline, cold)) void
+collector_nested_free(struct mt_slot *s, uint64_t usable)
+{
+	struct mt_event e = { .frees = 1, .usable_out = usable };
+	collector_nested(s, &e);
+}
+
 /* The two events of almost every call, specialised so that the hooks'
  * common path is a handful of stores to the owner's own cache lines. */
 static inline __attribute__((always_inline)) bool
@@ -95,8 +110,7 @@ collector_alloc(struct mt_slot *s, uint64_t req, uint64_t usable)
 {
 	uint64_t sq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
 	if (mt_unlikely(sq & 1)) {
-		struct mt_event e = { .allocs = 1, .bytes = req, .usable_in = usable };
-		collector_nested(s, &e);
+		collector_nested_alloc(s, req, usable);
 		return false;
 	}
 	mt_seq_begin(&s->seq, sq);
@@ -118,8 +132,7 @@ collector_free(struct mt_slot *s, uint64_t usable)
 {
 	uint64_t sq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
 	if (mt_unlikely(sq & 1)) {
-		struct mt_event e = { .frees = 1, .usable_out = usable };
-		collector_nested(s, &e);
+		collector_nested_free(s, usable);
 		return false;
 	}
 	mt_seq_begin(&s->seq, sq);

@@ -148,7 +148,7 @@ static __attribute__((noinline)) void publish(struct mt_tls *t, struct mt_slot *
 	errno = saved;
 }
 
-static inline void account(const struct mt_event *e)
+static __attribute__((noinline, cold)) void account(const struct mt_event *e)
 {
 	struct mt_tls *t = &mt_tls;
 	if (mt_unlikely(t->guard))
@@ -168,7 +168,7 @@ static inline void account(const struct mt_event *e)
 		publish(t, s);
 }
 
-static inline void account_alloc(void *p, size_t size)
+static __attribute__((noinline, cold)) void account_alloc(void *p, size_t size)
 {
 	struct mt_event e = { 0 };
 	if (mt_likely(p != NULL)) {
