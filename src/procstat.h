@@ -3,7 +3,7 @@
  * procfs: CPU times, faults, memory sizes, I/O counters, load and memory.
  *
  * Every reader takes the procfs mount point as `root` so the unit tests can
- * point it at a fake tree; production passes "/proc".  Nothing is ever
+ * point it at a fixture tree; production passes "/proc".  Nothing is ever
  * guessed: a figure that could not be read has its `valid` flag false and
  * its value 0, and callers must show it as unavailable.
  *

@@ -1,6 +1,6 @@
 /*
  * test_procstat.c - unit tests of src/procstat.c: exact values parsed from
- * the fake procfs tree in tests/unit/fixtures/proc (see its README), hostile
+ * the fixture procfs tree in tests/unit/fixtures/proc (see its README), hostile
  * and cut-short files written to a scratch tree at run time, sanity checks
  * against the real /proc for this very process, and the CPU percentage
  * helpers including every case where they must answer NAN.
