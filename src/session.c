@@ -48,6 +48,7 @@ void session_free(struct session *self)
 	free(self->threads);
 	self->threads = NULL;
 	self->nthreads = 0;
+	self->capacity = 0;
 }
 
 int session_open_segment(struct session *self, char *err, size_t errlen)
@@ -98,16 +99,24 @@ static struct thread_stat *thread_at(struct session *self, uint32_t slot)
 {
 	if (slot >= self->nthreads) {
 		size_t n = slot + 1;
-		struct thread_stat *t = realloc(self->threads, n * sizeof(*t));
-		if (!t)
-			return NULL;
+		if (n > self->capacity) {
+			/* geometric: thread storms register thousands of slots */
+			size_t cap = self->capacity ? self->capacity : 16;
+			while (cap < n)
+				cap *= 2;
+			struct thread_stat *t = realloc(self->threads, cap * sizeof(*t));
+			if (!t)
+				return NULL;
+			self->threads = t;
+			self->capacity = cap;
+		}
+		struct thread_stat *t = self->threads;
 		memset(t + self->nthreads, 0, (n - self->nthreads) * sizeof(*t));
 		for (size_t i = self->nthreads; i < n; i++) {
 			t[i].tid = -1;
 			t[i].cpu_percent = NAN;
 			t[i].alloc_rate = NAN;
 		}
-		self->threads = t;
 		self->nthreads = n;
 	}
 	return &self->threads[slot];

@@ -68,7 +68,8 @@ struct session {
 	bool collector_seen;         /* a segment was ever opened */
 
 	struct thread_stat *threads; /* indexed by slot */
-	size_t nthreads;
+	size_t nthreads;             /* slots seen so far */
+	size_t capacity;
 	struct mt_overflow overflow;
 	struct session_totals totals;
 	uint64_t prev_allocs;

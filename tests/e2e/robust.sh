@@ -22,6 +22,14 @@ PY
 check "unwritable output: exit 1" "$?" 1
 grep -q "cannot write /nonexistent-dir/out.json" "$WORK/err" && pass "names the file" || fail "message: $(cat "$WORK/err")"
 
+# A thread storm beyond the 16384 slots: the rest are pooled, totals exact.
+"$MEMTOP" --batch --json -o "$WORK/storm.json" -- "$PROGS/storm" 17000 > /dev/null
+check "storm exit status" "$?" 0
+check "storm: threads seen" "$(q "$WORK/storm.json" "s['totals']['threads_seen']")" 17001
+check "storm: overflow pool" "$(q "$WORK/storm.json" "s['overflow']['threads']")" $((17001 - 16384))
+check "storm: every worker allocation counted" \
+	"$(q "$WORK/storm.json" "s['totals']['allocs'] - s['threads'][0]['allocs']")" 170000
+
 # /dev/shm full: only where we may mount a private tmpfs (root, unshare)
 if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 	unshare -m sh -c "mount -t tmpfs -o size=8k tmpfs /dev/shm && \
