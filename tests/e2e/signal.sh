@@ -31,9 +31,9 @@ check "handler and main allocations all counted" \
 
 # --duration stops watching and leaves the command running.
 start=$(date +%s)
-"$MEMTOP" --batch --json --duration 1 -o "$WORK/dur.json" -- sleep 5
+"$MEMTOP" --batch --json --duration 1 -o "$WORK/dur.json" -- sleep 4.321
 check "--duration: memtop exits 0" "$?" 0
 check "--duration: returned early" "$(( $(date +%s) - start < 4 ))" 1
 check "--duration: no exit_status" "$(q "$WORK/dur.json" "'exit_status' in s")" false
-pkill -f '^sleep 5$' 2>/dev/null
+pkill -f "^sleep 4.321$" 2>/dev/null
 finish
