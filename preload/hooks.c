@@ -110,6 +110,7 @@ static void check_glibc_chunks(void)
 		if (!blocks[i])
 			ok = false;
 	}
+	/* Switched on provisionally so usable_size() below uses the formula. */
 	glibc_chunks = ok;
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		if (blocks[i] && usable_size(blocks[i]) != real.usable(blocks[i]))
@@ -148,7 +149,9 @@ static __attribute__((noinline)) void publish(struct mt_tls *t, struct mt_slot *
 	errno = saved;
 }
 
-static __attribute__((noinline, cold)) void account(const struct mt_event *e)
+/* Out of line: the generic path of calloc, realloc and the aligned
+ * functions, and the slow cases of malloc and free. */
+static __attribute__((noinline)) void account(const struct mt_event *e)
 {
 	struct mt_tls *t = &mt_tls;
 	if (mt_unlikely(t->guard))
@@ -168,7 +171,7 @@ static __attribute__((noinline, cold)) void account(const struct mt_event *e)
 		publish(t, s);
 }
 
-static __attribute__((noinline, cold)) void account_alloc(void *p, size_t size)
+static __attribute__((noinline)) void account_alloc(void *p, size_t size)
 {
 	struct mt_event e = { 0 };
 	if (mt_likely(p != NULL)) {
