@@ -18,6 +18,21 @@
 
 enum alert_level { ALERT_OK, ALERT_WARN, ALERT_CRITICAL };
 
+/* Sampled figures of one call stack, for one thread or the whole process.
+ * Estimates are Horvitz-Thompson sums (each sample weighted 1/p), see
+ * memtop(1).  The frames are in the session's stack cache:
+ * session_stack_frames(session, id, ...). */
+struct stack_stat {
+	uint32_t id;                 /* the stack's index in the segment's table */
+	double allocs_est;
+	double bytes_est;
+	double live_bytes_est;       /* allocated from it and not yet freed */
+	uint64_t samples;            /* sampled events behind the estimates */
+	uint64_t min_size, max_size; /* of the sampled requests */
+	uint64_t first_ns, last_ns;  /* CLOCK_REALTIME of the first/last sample */
+	double collector_cpu_s;      /* thread CPU time spent capturing it */
+};
+
 #define ALERT_WARN_RATE      100000.0
 #define ALERT_CRIT_RATE      1000000.0
 #define ALERT_WARN_LIVE      (256ull << 20)
@@ -42,6 +57,8 @@ struct thread_stat {
 	uint64_t io_read_bytes, io_write_bytes, io_syscr, io_syscw;
 	uint64_t start_ns, end_ns;
 	enum alert_level alert;
+	struct stack_stat *top_stacks;  /* by bytes_est, largest first; may be empty */
+	size_t ntop;
 };
 
 struct session_totals {
@@ -52,6 +69,8 @@ struct session_totals {
 	uint32_t threads_seen;
 	double alloc_rate;
 };
+
+struct stack_cache;
 
 struct session {
 	int pid;
@@ -86,6 +105,11 @@ struct session {
 	struct sys_sample first_sys;  /* at session start, for whole-session figures */
 	bool final;                  /* figures are whole-session averages */
 
+	bool stacks_enabled;         /* the collector samples stacks */
+	struct stack_stat *top_stacks;  /* whole process, by bytes_est, largest first */
+	size_t ntop;
+	struct stack_cache *stacks;  /* symbolized frames, by stack id */
+
 	bool ended;
 	int exit_code;               /* exit status, or 128+N */
 	char end_description[128];
@@ -108,6 +132,13 @@ void session_finish(struct session *self, double now_s);
 void session_set_ended(struct session *self, int exit_code, const char *description);
 /* Forget the segment name (after the final update). */
 void session_release_segment(struct session *self);
+
+/* The symbolized frames of stack id, innermost first (the caller of the
+ * allocation function first), each "function (module)",
+ * "function at file:line (module)" or "?? (module+0xOFF)"; NULL and
+ * *depth 0 if the stack is unknown.  *truncated: deeper frames were cut. */
+const char *const *session_stack_frames(const struct session *self, uint32_t id,
+					size_t *depth, bool *truncated);
 
 const char *alert_name(enum alert_level a);
 enum alert_level alert_classify(double alloc_rate, int64_t live_bytes, uint64_t failed_delta);
