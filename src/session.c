@@ -40,8 +40,29 @@ void session_init(struct session *self, int pid, char *const *argv, const char *
 	self->first_sys = self->prev_sys;
 }
 
+static void history_push(struct history *h, size_t cap, const struct history_point *p)
+{
+	if (!h->pts) {
+		h->pts = calloc(cap, sizeof(*h->pts));
+		if (!h->pts)
+			return;
+		h->cap = cap;
+	}
+	if (h->len < h->cap) {
+		h->pts[(h->head + h->len) % h->cap] = *p;
+		h->len++;
+	} else {
+		h->pts[h->head] = *p;
+		h->head = (h->head + 1) % h->cap;
+	}
+}
+
 void session_free(struct session *self)
 {
+	for (size_t i = 0; i < self->nthreads; i++)
+		free(self->threads[i].hist.pts);
+	free(self->hist.pts);
+	memset(&self->hist, 0, sizeof(self->hist));
 	if (self->seg_open)
 		shm_segment_close(&self->seg);
 	self->seg_open = false;
@@ -249,6 +270,35 @@ static void update_totals(struct session *self, double dt)
 	self->prev_allocs = tot->allocs;
 }
 
+static void record_history(struct session *self)
+{
+	struct history_point p = {
+		.t = self->elapsed_s,
+		.live_bytes = self->collector_seen ? (double)self->totals.live_bytes : NAN,
+		.alloc_rate = self->totals.alloc_rate,
+		.rss_bytes = self->proc_valid && self->proc.rss_valid
+			? (double)self->proc.rss_bytes : NAN,
+		.cpu_percent = self->proc_cpu_percent,
+	};
+	history_push(&self->hist, SESSION_HISTORY_PROCESS, &p);
+	for (size_t i = 0; i < self->nthreads; i++) {
+		struct thread_stat *t = &self->threads[i];
+		if (t->tid < 0)
+			continue;
+		/* An exited thread's line would only repeat its last figures. */
+		if (t->exited && t->hist.len > 0)
+			continue;
+		struct history_point tp = {
+			.t = self->elapsed_s,
+			.live_bytes = (double)(int64_t)(t->c.usable_allocated - t->c.usable_freed),
+			.alloc_rate = t->alloc_rate,
+			.rss_bytes = NAN,
+			.cpu_percent = t->cpu_percent,
+		};
+		history_push(&t->hist, SESSION_HISTORY_THREAD, &tp);
+	}
+}
+
 void session_update(struct session *self, double now_s)
 {
 	double dt = now_s - self->last_s;
@@ -287,6 +337,7 @@ void session_update(struct session *self, double now_s)
 		}
 		update_totals(self, dt);
 	}
+	record_history(self);
 	self->updates++;
 }
 

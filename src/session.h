@@ -38,6 +38,30 @@ struct stack_stat {
 #define ALERT_WARN_LIVE      (256ull << 20)
 #define ALERT_CRIT_LIVE      (1ull << 30)
 
+/* Timelines: one point per update, oldest first once read through
+ * history_at().  A ring: the oldest points are dropped when full. */
+struct history_point {
+	double t;                    /* seconds since the session started */
+	double live_bytes;
+	double alloc_rate;           /* allocs/s over the interval; NAN if unknown */
+	double rss_bytes;            /* NAN if unknown (threads: always NAN) */
+	double cpu_percent;          /* NAN if unknown */
+};
+
+struct history {
+	struct history_point *pts;
+	size_t cap, len, head;       /* head: index of the oldest point */
+};
+
+#define SESSION_HISTORY_PROCESS 1024
+#define SESSION_HISTORY_THREAD  120
+
+/* Point i (0 = oldest) of h; i < h->len. */
+static inline const struct history_point *history_at(const struct history *h, size_t i)
+{
+	return &h->pts[(h->head + i) % h->cap];
+}
+
 struct thread_stat {
 	uint32_t slot;
 	int tid;
@@ -59,6 +83,7 @@ struct thread_stat {
 	enum alert_level alert;
 	struct stack_stat *top_stacks;  /* by bytes_est, largest first; may be empty */
 	size_t ntop;
+	struct history hist;         /* this thread's timeline */
 };
 
 struct session_totals {
@@ -104,6 +129,8 @@ struct session {
 
 	struct sys_sample first_sys;  /* at session start, for whole-session figures */
 	bool final;                  /* figures are whole-session averages */
+
+	struct history hist;         /* the process's timeline */
 
 	bool stacks_enabled;         /* the collector samples stacks */
 	struct stack_stat *top_stacks;  /* whole process, by bytes_est, largest first */
