@@ -6,5 +6,7 @@ SUDO=
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
 	build-essential autoconf automake libtool pkg-config \
-	libncurses-dev libunwind-dev liburcu-dev libcmocka-dev \
-	python3 valgrind procps util-linux libc-bin >/dev/null
+	libncurses-dev libunwind-dev liburcu-dev libcmocka-dev libdw-dev \
+	python3 valgrind procps util-linux libc-bin \
+	sqlite3 git libjemalloc-dev libgoogle-perftools-dev \
+	redis-server redis-tools memcached libmemcached-tools >/dev/null

@@ -1,7 +1,8 @@
 #!/bin/sh
 # test-all.sh - the whole test suite from a clean clone: unit and end-to-end
 # tests on a normal build (build/), again with ASan and UBSan (build-san/;
-# the preloaded collector itself stays unsanitized), then an installed tree.
+# the preloaded collector itself stays unsanitized), then real servers under
+# load (make check-servers in build/), then an installed tree.
 # Ends with one line "N passed, N failed" over all of them (a test here is
 # one unit-test program or one end-to-end script).
 set -e
@@ -41,6 +42,18 @@ for variant in plain san; do
 	fi
 	count "$dir"
 done
+
+# Real servers under load on loopback (redis-server + redis-benchmark,
+# memcached + memcslap; tests/e2e/servers.sh, about 20 s): one test.
+if (cd "$top/build" && make -s check-servers) > "$top/build/check-servers.log" 2>&1; then
+	echo "test-all: check-servers: all passed"
+	passed=$((passed + 1))
+else
+	echo "test-all: check-servers failed ($top/build/check-servers.log):" >&2
+	grep -E '^FAIL' "$top/build/check-servers.log" >&2 || true
+	tail -n 5 "$top/build/check-servers.log" >&2
+	failed=$((failed + 1))
+fi
 
 # An installed memtop finds its installed collector (not the build tree's).
 prefix=$(mktemp -d /tmp/memtop-prefix.XXXXXX)

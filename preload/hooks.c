@@ -28,12 +28,16 @@
 #include "bootstrap.h"
 #include "collector.h"
 #include "registry.h"
+#include "stacks.h"
+#include "trace.h"
 
 #define MT_EXPORT __attribute__((visibility("default")))
 
 struct mt_tls {
 	int guard;
 	struct mt_slot *slot;
+	struct mt_sampler smp;
+	struct mt_tbuf *tb;         /* --trace: this thread's buffer */
 };
 static __thread struct mt_tls mt_tls __attribute__((tls_model("initial-exec")));
 
@@ -132,8 +136,13 @@ static __attribute__((noinline)) struct mt_slot *register_thread(struct mt_tls *
 	int saved = errno;
 	t->guard++;
 	struct mt_slot *s = registry_register();
-	if ((uintptr_t)s > MT_SLOT_SPECIAL && exit_key_ok)
-		pthread_setspecific(exit_key, s);
+	if ((uintptr_t)s > MT_SLOT_SPECIAL) {
+		stacks_thread_init(&t->smp, s);
+		if (mt_trace_on)
+			t->tb = trace_thread_start(s->tid, s->index, s->name);
+		if (exit_key_ok)
+			pthread_setspecific(exit_key, s);
+	}
 	t->slot = s;
 	t->guard--;
 	errno = saved;
@@ -149,29 +158,69 @@ static __attribute__((noinline)) void publish(struct mt_tls *t, struct mt_slot *
 	errno = saved;
 }
 
+/* A stage-1 hit (see sampler.h): the rest of the decision and the capture,
+ * under the guard because libunwind may allocate. */
+static __attribute__((noinline, cold)) struct mt_sampled
+sample(struct mt_tls *t, struct mt_slot *s, unsigned tier, void *p, size_t size, uintptr_t site)
+{
+	int saved = errno;
+	t->guard++;
+	struct mt_sampled sm = stacks_sample(&t->smp, s, tier, p, size, site);
+	t->guard--;
+	errno = saved;
+	return sm;
+}
+
+/* A block allocated at `site` was counted in slot s: stage 1 of sampling.
+ * Returns the sample (weight 0 when not sampled) for the trace. */
+static inline struct mt_sampled maybe_sample(struct mt_tls *t, struct mt_slot *s, void *p,
+					     size_t size, uintptr_t site)
+{
+	unsigned tier = mt_tier(&mt_scfg, size);
+	if (mt_sampler_hit(&t->smp, tier))
+		return sample(t, s, tier, p, size, site);
+	return (struct mt_sampled){ 0, 0 };
+}
+
+/* --trace: record the event in the calling thread's buffer.  Not for the
+ * collector's own calls (guard), which are not counted either. */
+#define TRACE(t, ...)                                                      \
+	do {                                                               \
+		if (mt_unlikely((t)->tb != NULL) && !(t)->guard)           \
+			trace_event((t)->tb, __VA_ARGS__);                 \
+	} while (0)
+
+static const struct mt_sampled no_sample;
+
 /* Out of line: the generic path of calloc, realloc and the aligned
- * functions, and the slow cases of malloc and free. */
-static __attribute__((noinline)) void account(const struct mt_event *e)
+ * functions, and the slow cases of malloc and free.  Returns the slot the
+ * event was counted in, or NULL (guarded, pooled, nested, or no segment). */
+static __attribute__((noinline)) struct mt_slot *account(const struct mt_event *e)
 {
 	struct mt_tls *t = &mt_tls;
 	if (mt_unlikely(t->guard))
-		return;
+		return NULL;
 	struct mt_slot *s = t->slot;
 	if (mt_unlikely((uintptr_t)s <= MT_SLOT_SPECIAL)) {
 		if (s == MT_SLOT_NONE)
 			s = register_thread(t);
 		if (s == MT_SLOT_OVERFLOW && mt_hdr) {
 			collector_overflow(&mt_hdr->overflow, e);
-			return;
+			return NULL;
 		}
 		if ((uintptr_t)s <= MT_SLOT_SPECIAL)
-			return;
+			return NULL;
 	}
-	if (collector_apply(s, e) && mt_unlikely(registry_tick() != s->pub_tick))
+	if (!collector_apply(s, e))
+		return NULL;
+	if (mt_unlikely(registry_tick() != s->pub_tick))
 		publish(t, s);
+	return s;
 }
 
-static __attribute__((noinline)) void account_alloc(void *p, size_t size)
+/* op_flags: MT_EVF_CALLOC or MT_EVF_ALIGN (with align) for the trace. */
+static __attribute__((noinline)) void account_alloc(void *p, size_t size, uintptr_t site,
+						    unsigned op_flags, size_t align)
 {
 	struct mt_event e = { 0 };
 	if (mt_likely(p != NULL)) {
@@ -181,7 +230,22 @@ static __attribute__((noinline)) void account_alloc(void *p, size_t size)
 	} else {
 		e.failed = 1;
 	}
-	account(&e);
+	struct mt_slot *s = account(&e);
+	struct mt_sampled sm = no_sample;
+	if (s && p)
+		sm = maybe_sample(&mt_tls, s, p, size, site);
+	if (p)
+		TRACE(&mt_tls, MT_EV_ALLOC | op_flags, (uintptr_t)p, 0, size, e.usable_in, align, sm);
+	else
+		TRACE(&mt_tls, MT_EV_FAILED | op_flags, 0, 0, size, 0, align, no_sample);
+}
+
+/* p may be a sampled block: credit its stack before the address is reused. */
+static __attribute__((noinline)) void free_sampled(void *p)
+{
+	struct mt_live_block b;
+	if (stacks_take(p, &b))
+		stacks_freed(&b);
 }
 
 /* ---------------------------------------------------------------- hooks */
@@ -201,13 +265,19 @@ MT_EXPORT void *malloc(size_t size)
 		return bootstrap_alloc(size, 16);
 	void *p = real.malloc(size);
 	struct mt_tls *t = &mt_tls;
+	uintptr_t site = (uintptr_t)__builtin_return_address(0);
 	if (mt_likely(p != NULL) && FAST_SLOT(t)) {
 		struct mt_slot *s = t->slot;
-		if (collector_alloc(s, size, usable_size(p)))
+		size_t usable = usable_size(p);
+		struct mt_sampled sm = no_sample;
+		if (collector_alloc(s, size, usable)) {
 			maybe_publish(t, s);
+			sm = maybe_sample(t, s, p, size, site);
+		}
+		TRACE(t, MT_EV_ALLOC, (uintptr_t)p, 0, size, usable, 0, sm);
 		return p;
 	}
-	account_alloc(p, size);
+	account_alloc(p, size, site, 0, 0);
 	return p;
 }
 
@@ -215,6 +285,8 @@ MT_EXPORT void free(void *p)
 {
 	if (!p || mt_unlikely(bootstrap_owns(p)))
 		return;
+	if (mt_unlikely(mt_live_maybe(p)))
+		free_sampled(p);
 	struct mt_tls *t = &mt_tls;
 	if (FAST_SLOT(t)) {
 		struct mt_slot *s = t->slot;
@@ -222,6 +294,7 @@ MT_EXPORT void free(void *p)
 		real.free(p);
 		if (collector_free(s, usable))
 			maybe_publish(t, s);
+		TRACE(t, MT_EV_FREE, (uintptr_t)p, 0, 0, usable, 0, no_sample);
 		return;
 	}
 	if (mt_unlikely(!ready()))
@@ -233,6 +306,7 @@ MT_EXPORT void free(void *p)
 	struct mt_event e = { .frees = 1, .usable_out = usable_size(p) };
 	real.free(p);
 	account(&e);
+	TRACE(t, MT_EV_FREE, (uintptr_t)p, 0, 0, e.usable_out, 0, no_sample);
 }
 
 MT_EXPORT void *calloc(size_t n, size_t size)
@@ -247,12 +321,34 @@ MT_EXPORT void *calloc(size_t n, size_t size)
 	size_t total;
 	if (__builtin_mul_overflow(n, size, &total))
 		total = SIZE_MAX;
-	account_alloc(p, total);
+	account_alloc(p, total, (uintptr_t)__builtin_return_address(0), MT_EVF_CALLOC, 0);
 	return p;
 }
 
-static void *realloc_common(void *p, size_t size, void *q, size_t old_usable)
+/* Takes a sampled block out of the live table before the real realloc
+ * (which may free it); realloc_common settles it afterwards. */
+struct realloc_old {
+	size_t usable;
+	bool sampled;
+	struct mt_live_block b;
+};
+
+static inline void realloc_prepare(void *p, struct realloc_old *o)
 {
+	o->usable = p ? usable_size(p) : 0;
+	o->sampled = p && mt_unlikely(mt_live_maybe(p)) && stacks_take(p, &o->b);
+}
+
+static void *realloc_common(void *p, size_t size, void *q, const struct realloc_old *o,
+			    uintptr_t site)
+{
+	size_t old_usable = o->usable;
+	if (o->sampled) {
+		if (q || size == 0)
+			stacks_freed(&o->b);
+		else
+			stacks_put_back(&o->b);
+	}
 	struct mt_event e = { 0 };
 	if (q) {
 		e.allocs = 1;
@@ -271,7 +367,19 @@ static void *realloc_common(void *p, size_t size, void *q, size_t old_usable)
 	} else {
 		e.failed = 1;
 	}
-	account(&e);
+	struct mt_slot *s = account(&e);
+	struct mt_sampled sm = no_sample;
+	if (s && q)
+		sm = maybe_sample(&mt_tls, s, q, size, site);
+	if (q && p)
+		TRACE(&mt_tls, MT_EV_REALLOC, (uintptr_t)p, (uintptr_t)q, size, e.usable_in,
+		      old_usable, sm);
+	else if (q)
+		TRACE(&mt_tls, MT_EV_ALLOC, (uintptr_t)q, 0, size, e.usable_in, 0, sm);
+	else if (e.frees)
+		TRACE(&mt_tls, MT_EV_REALLOC_FREE, (uintptr_t)p, 0, 0, 0, old_usable, no_sample);
+	else
+		TRACE(&mt_tls, MT_EV_FAILED, 0, 0, size, 0, 0, no_sample);
 	return q;
 }
 
@@ -293,9 +401,10 @@ MT_EXPORT void *realloc(void *p, size_t size)
 		return p ? NULL : bootstrap_alloc(size, 16);
 	if (mt_unlikely(mt_tls.guard))
 		return real.realloc(p, size);
-	size_t old_usable = p ? usable_size(p) : 0;
+	struct realloc_old o;
+	realloc_prepare(p, &o);
 	void *q = real.realloc(p, size);
-	return realloc_common(p, size, q, old_usable);
+	return realloc_common(p, size, q, &o, (uintptr_t)__builtin_return_address(0));
 }
 
 MT_EXPORT void *reallocarray(void *p, size_t n, size_t size)
@@ -305,6 +414,7 @@ MT_EXPORT void *reallocarray(void *p, size_t n, size_t size)
 		if (ready() && !mt_tls.guard) {
 			struct mt_event e = { .failed = 1 };
 			account(&e);
+			TRACE(&mt_tls, MT_EV_FAILED, 0, 0, SIZE_MAX, 0, 0, no_sample);
 		}
 		errno = ENOMEM;
 		return NULL;
@@ -315,11 +425,12 @@ MT_EXPORT void *reallocarray(void *p, size_t n, size_t size)
 		return p ? NULL : bootstrap_alloc(total, 16);
 	if (mt_unlikely(mt_tls.guard))
 		return real.realloc(p, total);
-	size_t old_usable = p ? usable_size(p) : 0;
+	struct realloc_old o;
+	realloc_prepare(p, &o);
 	/* Not real.reallocarray: glibc's calls realloc through the PLT, which
 	 * would land in our realloc and count the call twice. */
 	void *q = real.realloc(p, total);
-	return realloc_common(p, total, q, old_usable);
+	return realloc_common(p, total, q, &o, (uintptr_t)__builtin_return_address(0));
 }
 
 MT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
@@ -332,7 +443,8 @@ MT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 		return 0;
 	}
 	int r = real.posix_memalign(out, align, size);
-	account_alloc(r == 0 ? *out : NULL, size);
+	account_alloc(r == 0 ? *out : NULL, size, (uintptr_t)__builtin_return_address(0),
+		      MT_EVF_ALIGN, align);
 	return r;
 }
 
@@ -342,7 +454,9 @@ MT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 		if (mt_unlikely(!ready()))                              \
 			return bootstrap_alloc(size_expr, align_expr);  \
 		void *p = real.name args;                               \
-		account_alloc(p, size_expr);                            \
+		account_alloc(p, size_expr,                             \
+			      (uintptr_t)__builtin_return_address(0), \
+			      MT_EVF_ALIGN, align_expr);                \
 		return p;                                               \
 	}
 
@@ -370,6 +484,10 @@ static void thread_exit(void *arg)
 	int saved = errno;
 	mt_tls.guard++;
 	registry_thread_exit(s);
+	if (mt_tls.tb) {
+		trace_thread_exit(mt_tls.tb, s->name, s->cpu_ns);
+		mt_tls.tb = NULL;
+	}
 	mt_tls.guard--;
 	errno = saved;
 }
@@ -389,8 +507,18 @@ static void fork_parent(void)
 static void fork_child(void)
 {
 	registry_fork_child();
+	stacks_fork_child();
+	trace_fork_child(mt_tls.tb);
+	mt_tls.tb = NULL;
 	mt_tls.slot = MT_SLOT_NONE;
 	mt_tls.guard--;
+}
+
+/* The process's segment exists (at start, or in a forked child). */
+static void segment_created(void)
+{
+	stacks_segment_created();
+	trace_init();
 }
 
 static void print_setup_error(void)
@@ -421,11 +549,20 @@ __attribute__((constructor)) static void collector_start(void)
 		check_glibc_chunks();
 	exit_key_ok = pthread_key_create(&exit_key, thread_exit) == 0;
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
-	if (registry_init() != 0)
+	stacks_init();
+	registry_on_publish = stacks_on_publish;
+	registry_on_create = segment_created;
+	if (mt_hdr)
+		segment_created();  /* created before this constructor ran */
+	else if (registry_init() != 0)
 		print_setup_error();
 	mt_tls.guard--;
 	if (mt_hdr && mt_tls.slot == MT_SLOT_NONE)
 		register_thread(&mt_tls);
+	else if ((uintptr_t)mt_tls.slot > MT_SLOT_SPECIAL)
+		/* registered before sampling was configured (another library's
+		 * constructor allocated first) */
+		stacks_thread_init(&mt_tls.smp, mt_tls.slot);
 	errno = saved;
 }
 
@@ -439,5 +576,12 @@ __attribute__((destructor)) static void collector_stop(void)
 		 * once the process is gone memtop cannot ask /proc. */
 		prctl(PR_GET_NAME, s->name, 0, 0, 0);
 		publish(&mt_tls, s);
+	}
+	if (mt_trace_on) {
+		mt_tls.guard++;
+		if (mt_tls.tb)
+			__atomic_store_n(&mt_tls.tb->busy, 1, __ATOMIC_RELAXED);
+		trace_finish();
+		mt_tls.guard--;
 	}
 }

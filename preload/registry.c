@@ -32,6 +32,10 @@
 struct mt_shm_header *mt_hdr;
 
 static struct mt_slot *chunks[MT_MAX_CHUNKS];
+static struct mt_stack_rec *stack_chunks[MT_MAX_STACK_CHUNKS];
+static struct mt_stack_area *area_chunks[MT_MAX_AREA_CHUNKS];
+void (*registry_on_publish)(struct mt_slot *slot, struct mt_snapshot *snap);
+void (*registry_on_create)(void);
 static char seg_name[64];
 static ino_t seg_ino;
 static dev_t seg_dev;
@@ -164,6 +168,13 @@ int registry_init(void)
 	hdr->slot_size = MT_SLOT_SIZE;
 	hdr->slot_capacity = MT_MAX_SLOTS;
 	hdr->slots_offset = MT_HEADER_SIZE;
+	hdr->stacks_offset = MT_STACKS_OFFSET;
+	hdr->stack_rec_size = (uint32_t)MT_STACK_REC_SIZE;
+	hdr->stack_capacity = MT_MAX_STACKS;
+	hdr->stacks_used = 1;  /* id 0: MT_STACK_OTHER */
+	hdr->modules_offset = MT_MODULES_OFFSET;
+	hdr->areas_offset = MT_AREAS_OFFSET;
+	hdr->area_size = (uint32_t)MT_AREA_SIZE;
 	hdr->pid = (int32_t)getpid();
 	hdr->ppid = (int32_t)getppid();
 	hdr->uid = (uint32_t)geteuid();
@@ -181,6 +192,8 @@ int registry_init(void)
 	}
 	close(fd);
 	hdr->flags = is_fork_child ? MT_FLAG_FORK_CHILD : 0;
+	if (registry_on_create)
+		registry_on_create();
 	__atomic_store_n(&hdr->magic, MT_MAGIC, __ATOMIC_RELEASE);
 	__atomic_fetch_or(&hdr->flags, MT_FLAG_READY, __ATOMIC_RELEASE);
 	return 0;
@@ -217,6 +230,102 @@ static struct mt_slot *slot_at(uint32_t idx)
 	return (struct mt_slot *)((char *)base + (size_t)(idx % MT_SLOTS_PER_CHUNK) * MT_SLOT_SIZE);
 }
 
+/* Map region chunk `chunk` (of `size` bytes at `off`) into *slot and
+ * advertise `count` entries in *mapped. */
+static int map_region_chunk(int fd, off_t off, size_t size, void **slot, uint32_t *mapped,
+			    uint32_t count)
+{
+	int err = posix_fallocate(fd, off, (off_t)size);
+	if (err != 0) {
+		set_error("cannot grow", err);
+		return -1;
+	}
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+	if (p == MAP_FAILED) {
+		set_error("cannot map", errno);
+		return -1;
+	}
+	__atomic_store_n(slot, p, __ATOMIC_RELEASE);
+	__atomic_store_n(mapped, count, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Reopen the segment (checking it is still ours) and map chunks 0..chunk
+ * of a region that are not mapped yet, in order so that the advertised
+ * count covers them all. */
+static void map_region_upto(void **chunks_of, uint32_t chunk, uint64_t region_off,
+			    size_t chunk_size, uint32_t per_chunk, uint32_t *mapped)
+{
+	pthread_mutex_lock(&grow_lock);
+	for (uint32_t c = 0; c <= chunk; c++) {
+		if (chunks_of[c])
+			continue;
+		int fd = shm_open(seg_name, O_RDWR | O_CLOEXEC, 0);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) != 0 || st.st_ino != seg_ino || st.st_dev != seg_dev ||
+		    map_region_chunk(fd, (off_t)(region_off + (uint64_t)c * chunk_size), chunk_size,
+				     &chunks_of[c], mapped, (c + 1) * per_chunk) != 0) {
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		close(fd);
+	}
+	pthread_mutex_unlock(&grow_lock);
+}
+
+uint32_t registry_area_new(void)
+{
+	if (!mt_hdr)
+		return MT_NO_AREA;
+	uint32_t id = __atomic_fetch_add(&mt_hdr->areas_used, 1, __ATOMIC_RELAXED);
+	return id < MT_MAX_AREAS && registry_area(id) ? id : MT_NO_AREA;
+}
+
+struct mt_stack_area *registry_area_mapped(uint32_t id)
+{
+	if (id >= MT_MAX_AREAS)
+		return NULL;
+	struct mt_stack_area *base =
+		__atomic_load_n(&area_chunks[id / MT_AREAS_PER_CHUNK], __ATOMIC_ACQUIRE);
+	return base ? (struct mt_stack_area *)((char *)base +
+					       (size_t)(id % MT_AREAS_PER_CHUNK) * MT_AREA_SIZE)
+		    : NULL;
+}
+
+struct mt_stack_area *registry_area(uint32_t id)
+{
+	if (id >= MT_MAX_AREAS || !mt_hdr)
+		return NULL;
+	struct mt_stack_area *a = registry_area_mapped(id);
+	if (a)
+		return a;
+	map_region_upto((void **)area_chunks, id / MT_AREAS_PER_CHUNK, MT_AREAS_OFFSET,
+			MT_AREA_CHUNK_SIZE, MT_AREAS_PER_CHUNK, &mt_hdr->areas_mapped);
+	return registry_area_mapped(id);
+}
+
+struct mt_stack_rec *registry_stack_rec_mapped(uint32_t id)
+{
+	if (id >= MT_MAX_STACKS)
+		return NULL;
+	struct mt_stack_rec *base =
+		__atomic_load_n(&stack_chunks[id / MT_STACKS_PER_CHUNK], __ATOMIC_ACQUIRE);
+	return base ? &base[id % MT_STACKS_PER_CHUNK] : NULL;
+}
+
+struct mt_stack_rec *registry_stack_rec(uint32_t id)
+{
+	if (id >= MT_MAX_STACKS || !mt_hdr)
+		return NULL;
+	struct mt_stack_rec *r = registry_stack_rec_mapped(id);
+	if (r)
+		return r;
+	map_region_upto((void **)stack_chunks, id / MT_STACKS_PER_CHUNK, MT_STACKS_OFFSET,
+			MT_STACK_CHUNK_SIZE, MT_STACKS_PER_CHUNK, &mt_hdr->stacks_mapped);
+	return registry_stack_rec_mapped(id);
+}
+
 struct mt_slot *registry_register(void)
 {
 	if (!mt_hdr && !init_tried)
@@ -229,6 +338,8 @@ struct mt_slot *registry_register(void)
 		__atomic_fetch_add(&mt_hdr->overflow.threads, 1, __ATOMIC_RELAXED);
 		return MT_SLOT_OVERFLOW;
 	}
+	s->index = idx;
+	s->area = MT_NO_AREA;
 	s->tid = (int32_t)syscall(SYS_gettid);
 	s->start_ns = now_ns(CLOCK_REALTIME);
 	prctl(PR_GET_NAME, s->name, 0, 0, 0);
@@ -273,6 +384,8 @@ void registry_publish(struct mt_slot *slot)
 	struct mt_snapshot snap;
 	slot->pub_tick = tick;
 	collector_fill_snapshot(slot, &snap, tick, now_ns(CLOCK_REALTIME));
+	if (registry_on_publish)
+		registry_on_publish(slot, &snap);
 	mt_snapshot_publish(slot, &snap);
 	if (tick != 0)
 		publish_mallinfo(tick);
@@ -307,6 +420,16 @@ void registry_fork_child(void)
 		if (chunks[c])
 			munmap(chunks[c], MT_CHUNK_SIZE);
 		chunks[c] = NULL;
+	}
+	for (uint32_t c = 0; c < MT_MAX_STACK_CHUNKS; c++) {
+		if (stack_chunks[c])
+			munmap(stack_chunks[c], MT_STACK_CHUNK_SIZE);
+		stack_chunks[c] = NULL;
+	}
+	for (uint32_t c = 0; c < MT_MAX_AREA_CHUNKS; c++) {
+		if (area_chunks[c])
+			munmap(area_chunks[c], MT_AREA_CHUNK_SIZE);
+		area_chunks[c] = NULL;
 	}
 	if (mt_hdr)
 		munmap(mt_hdr, MT_HEADER_SIZE);

@@ -39,6 +39,24 @@ MT_HIDDEN void registry_publish(struct mt_slot *slot);
 /* The owner thread is exiting: record end time, CPU time, name; publish. */
 MT_HIDDEN void registry_thread_exit(struct mt_slot *slot);
 
+/* Stack record id, mapping its chunk if this process has not yet (slow
+ * path: may take a lock and make system calls); NULL if it cannot. */
+MT_HIDDEN struct mt_stack_rec *registry_stack_rec(uint32_t id);
+/* The same for a record this process already mapped: no lock, no call. */
+MT_HIDDEN struct mt_stack_rec *registry_stack_rec_mapped(uint32_t id);
+
+/* A new stack area (for a thread's first sample); MT_NO_AREA if none. */
+MT_HIDDEN uint32_t registry_area_new(void);
+/* Area id, mapping its chunk if needed (slow path) / already mapped only. */
+MT_HIDDEN struct mt_stack_area *registry_area(uint32_t id);
+MT_HIDDEN struct mt_stack_area *registry_area_mapped(uint32_t id);
+
+/* Called once a segment is ready (with the guard held), and at every
+ * publication (the same): adds the thread's top
+ * stacks to its snapshot, and notes newly loaded modules. */
+MT_HIDDEN extern void (*registry_on_create)(void);
+MT_HIDDEN extern void (*registry_on_publish)(struct mt_slot *slot, struct mt_snapshot *snap);
+
 MT_HIDDEN void registry_fork_prepare(void);
 MT_HIDDEN void registry_fork_parent(void);
 /* In the child: forget the parent's segment; the next registration creates

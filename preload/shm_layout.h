@@ -10,10 +10,15 @@
  *
  *   offset 0                    struct mt_shm_header (MT_HEADER_SIZE bytes)
  *   offset slots_offset         slot 0, slot 1, ... each slot_size bytes
+ *   offset stacks_offset        stack record 0, 1, ... each stack_rec_size bytes
+ *   offset areas_offset         stack area 0, 1, ... each area_size bytes
  *
  * The file grows by MT_SLOTS_PER_CHUNK slots at a time (slots_mapped says how
- * many exist); readers re-map when it grows.  Slot storage is never moved or
- * reused while the segment exists, so an exited thread keeps its figures.
+ * many exist) and, independently, by MT_STACKS_PER_CHUNK stack records
+ * (stacks_mapped) and MT_AREAS_PER_CHUNK stack areas (areas_mapped); the
+ * gaps between the regions are holes that cost no memory.  Readers re-map when it grows.  Slot and stack storage is never
+ * moved or reused while the segment exists, so an exited thread keeps its
+ * figures and a stack id stays valid.
  */
 #ifndef MEMTOP_SHM_LAYOUT_H
 #define MEMTOP_SHM_LAYOUT_H
@@ -21,8 +26,8 @@
 #include <stdint.h>
 
 #define MT_MAGIC            0x31504f544d454d00ULL /* "\0MEMTOP1" little-endian */
-#define MT_LAYOUT_VERSION   1u
-#define MT_HEADER_SIZE      4096u
+#define MT_LAYOUT_VERSION   2u
+#define MT_HEADER_SIZE      65536u  /* the header struct, then the module table */
 #define MT_SLOT_SIZE        2048u
 #define MT_SLOTS_PER_CHUNK  64u
 #define MT_CHUNK_SIZE       (MT_SLOT_SIZE * MT_SLOTS_PER_CHUNK)
@@ -34,10 +39,33 @@
 #define MT_SHM_PREFIX       "memtop."
 #define MT_SHM_NAME_FMT     "/memtop.%d"
 #define MT_CACHELINE        64u
+#define MT_MAX_MODULES      200u
+#define MT_MODULE_PATH      256u
+
+/* Call stacks (see struct mt_stack_rec). */
+#define MT_STACK_MAX_DEPTH  64u
+#define MT_STACKS_PER_CHUNK 256u
+#define MT_MAX_STACKS       65536u
+#define MT_MAX_STACK_CHUNKS (MT_MAX_STACKS / MT_STACKS_PER_CHUNK)
+#define MT_AREA_STACKS      256u    /* stacks a thread tracks on its own */
+#define MT_AREA_SITES       64u     /* its call-site table (sampler.h) */
+#define MT_AREAS_PER_CHUNK  16u
+#define MT_MAX_AREAS        MT_MAX_SLOTS
+#define MT_MAX_AREA_CHUNKS  (MT_MAX_AREAS / MT_AREAS_PER_CHUNK)
+#define MT_NO_AREA          UINT32_MAX
+/* Weights are stored in fixed point: 1/p as an integer multiple of 1/MT_WEIGHT_ONE. */
+#define MT_WEIGHT_ONE       65536u
+/* Stack id 0 is the catch-all for samples whose stack could not be stored
+ * (table full): their weight is kept, so estimates stay complete. */
+#define MT_STACK_OTHER      0u
 
 /* Environment variables shared by the launcher and the collector. */
 #define MT_ENV_SESSION      "MEMTOP_SESSION"   /* launcher pid; 0/absent: none */
 #define MT_ENV_VERBOSE      "MEMTOP_COLLECTOR_VERBOSE" /* print setup failures */
+/* Stack sampling: "off", or "SMALL:MEDIUM:LARGE:MEDIUM_THR:LARGE_THR:FREQ_THR:DEPTH"
+ * (rates in [0,1], thresholds in bytes, FREQ_THR a count, DEPTH in frames).
+ * Absent: the defaults of interface.md. */
+#define MT_ENV_SAMPLING     "MEMTOP_SAMPLING"
 
 /* Size histogram: bucket b holds requested sizes s with
  * b == 0 for s == 0, otherwise b == min(floor(log2(s)) + 1, MT_HIST_BUCKETS-1).
@@ -71,6 +99,23 @@ enum mt_slot_state {
 	MT_SLOT_EXITED = 2,         /* the thread ran its exit path */
 };
 
+/* Sampled figures of one call stack in one thread.  Estimates are
+ * Horvitz-Thompson sums: every sample adds its weight 1/p, p being the
+ * probability with which it was taken.  The process's figures for a stack
+ * are the sums over its threads. */
+struct mt_stack_agg {
+	uint32_t stack_id;
+	uint32_t _pad;
+	uint64_t samples;           /* sampled allocations */
+	uint64_t allocs_w;          /* sum of 1/p, in units of 1/MT_WEIGHT_ONE */
+	uint64_t bytes_w;           /* sum of round(size/p): estimated bytes */
+	uint64_t freed_w;           /* the same for sampled blocks since freed */
+	uint64_t min_size, max_size;/* of sampled requests (min: 0 if none) */
+	uint64_t first_ns, last_ns; /* CLOCK_REALTIME of the first/last sample */
+	uint64_t cpu_ns;            /* time spent capturing and recording it,
+				     * in the header's cpu_unit_hz units */
+};
+
 /* A published copy: everything a reader needs about one thread. */
 struct mt_snapshot {
 	struct mt_counters c;
@@ -102,7 +147,8 @@ struct mt_slot {
 	uint64_t cpu_ns;
 	char     name[MT_NAME_LEN];
 	uint64_t pub_tick;          /* owner-private: tick of its last publish */
-	uint64_t _pad0;
+	uint32_t index;             /* this slot's index */
+	uint32_t area;              /* its stack area, MT_NO_AREA until it samples */
 
 	uint64_t seq __attribute__((aligned(MT_CACHELINE)));
 	struct mt_counters live;
@@ -127,6 +173,68 @@ struct mt_mallinfo {
 	uint64_t keepcost;
 	uint32_t valid;             /* 0: mallinfo2 not available */
 	uint32_t _pad;
+};
+
+#define MT_STACK_VALID      0x1u    /* frames written; aggregates live */
+#define MT_STACK_TRUNCATED  0x2u    /* deeper frames were not captured */
+
+/*
+ * One distinct call stack, process-wide, written once: frames, depth and
+ * hash before MT_STACK_VALID is set with release semantics, never changed
+ * afterwards.  frames[0] is the return address into the caller of the
+ * allocation function; return addresses throughout (symbolize address - 1).
+ */
+struct mt_stack_rec {
+	uint32_t flags;             /* MT_STACK_* */
+	uint32_t depth;             /* frames[] used */
+	uint64_t hash;
+	uint64_t frames[MT_STACK_MAX_DEPTH];
+};
+#define MT_STACK_REC_SIZE   sizeof(struct mt_stack_rec)
+#define MT_STACK_CHUNK_SIZE (MT_STACK_REC_SIZE * MT_STACKS_PER_CHUNK)
+
+/* A call site's capture count (the sampler's hot-site test). */
+struct mt_site {
+	uint64_t site;
+	uint64_t captured;
+};
+
+/*
+ * The per-stack figures of one thread that samples.  The owner updates an
+ * entry inside seq (odd meanwhile), so a reader copies entries and keeps
+ * them only if seq was even and unchanged: never torn.  The one exception is
+ * freed_w, which any thread freeing a sampled block adds to atomically.
+ * Stacks beyond the table's capacity are summed in other (stack id
+ * MT_STACK_OTHER), so the thread's estimates stay complete.
+ */
+struct mt_stack_area {
+	uint64_t seq;
+	int32_t  tid;               /* owner, for readers' cross-checks */
+	uint32_t slot;              /* owner's slot index */
+	uint32_t keys[MT_AREA_STACKS];  /* stack id + 1; 0: unused */
+	struct mt_stack_agg agg[MT_AREA_STACKS];
+	struct mt_stack_agg other;
+	struct mt_site sites[MT_AREA_SITES]; /* owner-private sampler state */
+};
+#define MT_AREA_SIZE        ((sizeof(struct mt_stack_area) + 4095u) & ~(uint64_t)4095u)
+#define MT_AREA_CHUNK_SIZE  (MT_AREA_SIZE * MT_AREAS_PER_CHUNK)
+
+/* Sampling parameters the collector runs with (written once at start). */
+struct mt_sampling {
+	uint32_t enabled;           /* 0: --no-stacks or unavailable */
+	uint32_t depth;             /* maximum frames captured */
+	uint64_t medium_threshold, large_threshold;
+	uint64_t frequency_threshold;
+	double   rate[3];           /* small, medium, large */
+	double   boost;             /* factor for hot call sites */
+};
+
+/* One executable mapping of a loaded object, as the collector saw it
+ * (dl_iterate_phdr): enough to symbolize offline once the process is gone. */
+struct mt_module {
+	uint64_t start, end;        /* [start, end) in the process */
+	uint64_t offset;            /* file offset mapped at start */
+	char     path[MT_MODULE_PATH];
 };
 
 /* Counters of threads that found no free slot (policy when full): pooled
@@ -165,13 +273,45 @@ struct mt_shm_header {
 	uint64_t mi_epoch __attribute__((aligned(MT_CACHELINE)));
 	uint64_t mi_claim;          /* tick whose mallinfo is being published */
 	struct mt_mallinfo mi[2];
+
+	/* stack table: records [0, min(stacks_used, stacks_mapped)) */
+	uint64_t stacks_offset __attribute__((aligned(MT_CACHELINE)));
+	uint32_t stack_rec_size;
+	uint32_t stack_capacity;    /* MT_MAX_STACKS */
+	struct mt_sampling sampling;
+	uint32_t stacks_used __attribute__((aligned(MT_CACHELINE))); /* ids handed out */
+	uint32_t stacks_mapped;     /* records backed by the file */
+	uint64_t stacks_lost;       /* samples that went to MT_STACK_OTHER */
+	uint64_t live_untracked;    /* sampled blocks whose free cannot be seen */
+	uint64_t areas_offset;
+	uint32_t area_size;
+	uint32_t areas_used;        /* areas handed out */
+	uint32_t areas_mapped;      /* areas backed by the file */
+
+	/* module table: entries [0, nmodules) are complete (release store) */
+	uint32_t nmodules __attribute__((aligned(MT_CACHELINE)));
+	uint32_t modules_dropped;   /* mappings that did not fit */
+	uint64_t modules_offset;    /* from the segment start */
+	/* Units of the stack aggregates' cpu_ns, per second: the collector
+	 * times captures with the CPU's time-stamp counter where there is one
+	 * and publishes its rate once calibrated against the clock (0 until
+	 * then: unknown), 10^9 where it uses the clock itself. */
+	uint64_t cpu_unit_hz;
+	/* --trace: why the collector stopped writing (errno, 0: it did not) */
+	int32_t  trace_errno;
+	uint32_t _pad2;
+	uint64_t trace_lost;        /* events not written (after a failure, or nested twice) */
 };
+
+#define MT_MODULES_OFFSET   1024u
 
 #define MT_FLAG_READY       0x1u    /* header fully written */
 #define MT_FLAG_FORK_CHILD  0x2u    /* created in a forked child */
 
 _Static_assert(sizeof(struct mt_slot) <= MT_SLOT_SIZE, "slot too large");
-_Static_assert(sizeof(struct mt_shm_header) <= MT_HEADER_SIZE, "header too large");
+_Static_assert(sizeof(struct mt_shm_header) <= MT_MODULES_OFFSET, "header too large");
+_Static_assert(MT_MODULES_OFFSET + MT_MAX_MODULES * sizeof(struct mt_module) <= MT_HEADER_SIZE,
+	       "module table too large");
 _Static_assert(MT_CHUNK_SIZE % 4096 == 0, "chunks must be page multiples");
 
 static inline uint32_t mt_hist_bucket(uint64_t size)
@@ -186,5 +326,21 @@ static inline uint64_t mt_slot_offset(uint32_t index)
 {
 	return (uint64_t)MT_HEADER_SIZE + (uint64_t)index * MT_SLOT_SIZE;
 }
+
+#define MT_STACKS_OFFSET    ((uint64_t)MT_HEADER_SIZE + (uint64_t)MT_MAX_SLOTS * MT_SLOT_SIZE)
+#define MT_AREAS_OFFSET     (MT_STACKS_OFFSET + (uint64_t)MT_MAX_STACKS * MT_STACK_REC_SIZE)
+
+static inline uint64_t mt_stack_offset(uint32_t id)
+{
+	return MT_STACKS_OFFSET + (uint64_t)id * MT_STACK_REC_SIZE;
+}
+
+static inline uint64_t mt_area_offset(uint32_t id)
+{
+	return MT_AREAS_OFFSET + (uint64_t)id * MT_AREA_SIZE;
+}
+
+_Static_assert(MT_STACK_CHUNK_SIZE % 4096 == 0, "stack chunks must be page multiples");
+_Static_assert(MT_AREAS_OFFSET % 4096 == 0, "areas must start on a page");
 
 #endif

@@ -8,18 +8,29 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "batch.h"
+#include "bottleneck.h"
 #include "format.h"
 #include "json.h"
 
 #define TEXT_ROWS 20
+#define JSON_STACKS_SAMPLE   10
+#define JSON_STACKS_SUMMARY  20
+#define JSON_THREAD_STACKS   5
+#define TEXT_STACKS_SAMPLE   3
+#define TEXT_STACKS_SUMMARY  10
+#define TEXT_FRAMES          12
+
+static const char catch_all_frame[] = "[stack not recorded: stack table full]";
 
 void batch_init(struct batch *self, FILE *out, bool json, bool stacks_requested)
 {
+	memset(self, 0, sizeof(*self));
 	self->out = out;
 	self->json = json;
 	self->stacks_requested = stacks_requested;
@@ -122,7 +133,80 @@ static void json_system(struct json *j, const struct session *s)
 	json_end_object(j);
 }
 
-static void json_thread(struct json *j, const struct thread_stat *t)
+static void json_frames(struct json *j, const struct session *s, uint32_t id)
+{
+	size_t depth;
+	bool truncated;
+	const char *const *frames = session_stack_frames(s, id, &depth, &truncated);
+	json_key(j, "frames");
+	json_begin_array(j);
+	if (id == MT_STACK_OTHER)
+		json_string(j, catch_all_frame);
+	for (size_t i = 0; frames && i < depth; i++)
+		json_string(j, frames[i]);
+	json_end_array(j);
+	json_key(j, "truncated");
+	json_bool(j, truncated);
+}
+
+static void json_stack(struct json *j, const struct session *s, const struct stack_stat *st,
+		       bool detail)
+{
+	json_begin_object(j);
+	key_uint(j, "id", st->id);
+	json_frames(j, s, st->id);
+	key_uint(j, "allocs_est", (uint64_t)llround(st->allocs_est));
+	key_uint(j, "bytes_est", (uint64_t)llround(st->bytes_est));
+	key_uint(j, "live_bytes_est", (uint64_t)llround(st->live_bytes_est));
+	key_uint(j, "samples", st->samples);
+	if (detail) {
+		key_opt_uint(j, "min_size", st->samples > 0 && st->min_size > 0, st->min_size);
+		key_uint(j, "max_size", st->max_size);
+		key_double(j, "first_s", st->first_ns ? (double)st->first_ns / 1e9 : NAN);
+		key_double(j, "last_s", st->last_ns ? (double)st->last_ns / 1e9 : NAN);
+		key_double(j, "collector_cpu_s", st->collector_cpu_s);
+	}
+	json_end_object(j);
+}
+
+static void json_stacks(struct json *j, const struct session *s, const struct stack_stat *st,
+			size_t n, size_t max, bool detail)
+{
+	/* Not sampled (--no-stacks, or no collector): unmeasured, so null. */
+	if (!s->stacks_enabled) {
+		json_null(j);
+		return;
+	}
+	json_begin_array(j);
+	for (size_t i = 0; i < n && i < max; i++)
+		json_stack(j, s, &st[i], detail);
+	json_end_array(j);
+}
+
+static void json_sampling(struct json *j, const struct session *s)
+{
+	json_key(j, "sampling");
+	if (!s->stacks_enabled) {
+		json_null(j);
+		return;
+	}
+	const struct mt_sampling *m = &s->sampling;
+	json_begin_object(j);
+	key_double(j, "small", m->rate[0]);
+	key_double(j, "medium", m->rate[1]);
+	key_double(j, "large", m->rate[2]);
+	key_uint(j, "medium_threshold", m->medium_threshold);
+	key_uint(j, "large_threshold", m->large_threshold);
+	key_uint(j, "frequency_threshold", m->frequency_threshold);
+	key_double(j, "boost", m->boost);
+	key_uint(j, "depth", m->depth);
+	key_uint(j, "samples_unstored", s->stacks_lost);
+	key_uint(j, "live_untracked", s->live_untracked);
+	json_end_object(j);
+}
+
+static void json_thread(struct json *j, const struct session *s, const struct thread_stat *t,
+			bool summary)
 {
 	json_begin_object(j);
 	key_int(j, "tid", t->tid);
@@ -147,6 +231,10 @@ static void json_thread(struct json *j, const struct thread_stat *t)
 	key_opt_uint(j, "io_write_calls", t->io_valid, t->io_syscw);
 	if (t->lost)
 		key_uint(j, "lost_events", t->lost);
+	if (summary) {
+		json_key(j, "top_stacks");
+		json_stacks(j, s, t->top_stacks, t->ntop, JSON_THREAD_STACKS, false);
+	}
 	json_key(j, "size_histogram");
 	json_begin_array(j);
 	for (unsigned b = 0; b < MT_HIST_BUCKETS; b++)
@@ -157,10 +245,59 @@ static void json_thread(struct json *j, const struct thread_stat *t)
 	json_end_object(j);
 }
 
+#define BOTTLENECKS_MAX 32
+
+static void json_bottlenecks(struct json *j, const struct session *s)
+{
+	struct bottleneck b[BOTTLENECKS_MAX];
+	size_t n = s->collector_seen ? bottleneck_detect(s, 0, b, BOTTLENECKS_MAX) : 0;
+	json_begin_array(j);
+	for (size_t i = 0; i < n; i++) {
+		json_begin_object(j);
+		json_key(j, "type");
+		json_string(j, b[i].type);
+		key_int(j, "tid", b[i].tid);
+		json_key(j, "stack_id");
+		if (b[i].stack_id == BOTTLENECK_NO_STACK)
+			json_null(j);
+		else
+			json_uint(j, b[i].stack_id);
+		key_double(j, "severity", b[i].severity);
+		json_key(j, "description");
+		json_string(j, b[i].description);
+		json_key(j, "suggestion");
+		json_string(j, b[i].suggestion);
+		json_end_object(j);
+	}
+	json_end_array(j);
+}
+
+static void text_bottlenecks(FILE *f, const struct session *s)
+{
+	struct bottleneck b[BOTTLENECKS_MAX];
+	size_t n = bottleneck_detect(s, 0, b, BOTTLENECKS_MAX);
+	if (n == 0)
+		return;
+	fprintf(f, "Findings (see BOTTLENECKS in memtop(1)):\n");
+	for (size_t i = 0; i < n; i++) {
+		char d[512], g[512];
+		format_sanitize(d, sizeof(d), b[i].description, strlen(b[i].description));
+		format_sanitize(g, sizeof(g), b[i].suggestion, strlen(b[i].suggestion));
+		fprintf(f, "  [%.2f] %s (tid %d): %s\n         -> %s\n", b[i].severity, b[i].type,
+			b[i].tid, d, g);
+	}
+	fputc('\n', f);
+}
+
 static void json_record(struct batch *self, const struct session *s, bool summary)
 {
+	batch_write_json(self->out, s, summary);
+}
+
+void batch_write_json(FILE *f, const struct session *s, bool summary)
+{
 	struct json j;
-	json_init(&j, self->out);
+	json_init(&j, f);
 	json_begin_object(&j);
 	json_key(&j, "type");
 	json_string(&j, summary ? "summary" : "sample");
@@ -183,7 +320,7 @@ static void json_record(struct batch *self, const struct session *s, bool summar
 	json_begin_array(&j);
 	for (size_t i = 0; i < s->nthreads; i++)
 		if (s->threads[i].tid >= 0)
-			json_thread(&j, &s->threads[i]);
+			json_thread(&j, s, &s->threads[i], summary);
 	json_end_array(&j);
 	if (s->overflow.threads) {
 		json_key(&j, "overflow");
@@ -194,14 +331,15 @@ static void json_record(struct batch *self, const struct session *s, bool summar
 		key_uint(&j, "bytes_allocated", s->overflow.bytes_allocated);
 		json_end_object(&j);
 	}
-	/* Stack capture does not exist in this version: unmeasured, so null. */
+	json_sampling(&j, s);
 	json_key(&j, "top_stacks");
-	json_null(&j);
+	json_stacks(&j, s, s->top_stacks, s->ntop,
+		    summary ? JSON_STACKS_SUMMARY : JSON_STACKS_SAMPLE, true);
 	json_key(&j, "bottlenecks");
-	json_null(&j);
+	json_bottlenecks(&j, s);
 	json_end_object(&j);
 	json_newline(&j);
-	fflush(self->out);
+	fflush(f);
 }
 
 /* ---------------------------------------------------------------- text */
@@ -301,9 +439,9 @@ static void text_threads(struct batch *self, const struct session *s, bool summa
 	size_t shown = summary ? n : (n < TEXT_ROWS ? n : TEXT_ROWS);
 	for (size_t i = 0; i < shown; i++) {
 		const struct thread_stat *t = rows[i];
-		char name[64], a[32], b[32], c[32], d[32], e[32], g[32];
-		format_sanitize(name, sizeof(name), t->name, strlen(t->name));
-		fprintf(f, "%8d %-16.16s %-7s %9s %9s %9s %10s %10s %7s %-8s\n", t->tid, name,
+		char name[128], a[32], b[32], c[32], d[32], e[32], g[32];
+		format_fit(name, sizeof(name), t->name, 16);
+		fprintf(f, "%8d %s %-7s %9s %9s %9s %10s %10s %7s %-8s\n", t->tid, name,
 			t->exited ? "exited" : "run",
 			format_count(a, sizeof(a), (double)t->c.allocs),
 			format_rate(b, sizeof(b), t->alloc_rate),
@@ -322,28 +460,83 @@ static void text_threads(struct batch *self, const struct session *s, bool summa
 	free(rows);
 }
 
+static void text_stacks(struct batch *self, const struct session *s, bool summary)
+{
+	FILE *f = self->out;
+	if (!s->stacks_enabled || s->ntop == 0)
+		return;
+	size_t max = summary ? TEXT_STACKS_SUMMARY : TEXT_STACKS_SAMPLE;
+	fprintf(f, "Top stacks (sampled estimates, by bytes):\n");
+	for (size_t i = 0; i < s->ntop && i < max; i++) {
+		const struct stack_stat *st = &s->top_stacks[i];
+		char a[32], b[32], c[32];
+		fprintf(f, "  #%zu  %s in %s allocs, %s live  (%llu samples)\n", i + 1,
+			format_bytes(a, sizeof(a), (int64_t)llround(st->bytes_est)),
+			format_count(b, sizeof(b), st->allocs_est),
+			format_bytes(c, sizeof(c), (int64_t)llround(st->live_bytes_est)),
+			(unsigned long long)st->samples);
+		size_t depth;
+		bool truncated;
+		const char *const *frames = session_stack_frames(s, st->id, &depth, &truncated);
+		if (st->id == MT_STACK_OTHER)
+			fprintf(f, "        %s\n", catch_all_frame);
+		for (size_t k = 0; frames && k < depth && k < TEXT_FRAMES; k++) {
+			char line[512];
+			format_sanitize(line, sizeof(line), frames[k], strlen(frames[k]));
+			fprintf(f, "        %s\n", line);
+		}
+		if (depth > TEXT_FRAMES)
+			fprintf(f, "        ... %zu more frames\n", depth - TEXT_FRAMES);
+		else if (truncated)
+			fprintf(f, "        ... (truncated at the capture depth)\n");
+	}
+	fputc('\n', f);
+}
+
 static void text_record(struct batch *self, const struct session *s, bool summary)
 {
 	text_header(self, s, summary);
 	if (s->collector_seen)
 		text_threads(self, s, summary);
+	if (s->collector_seen)
+		text_stacks(self, s, summary);
+	if (s->collector_seen && summary)
+		text_bottlenecks(self->out, s);
 	else
 		fputc('\n', self->out);
 	fflush(self->out);
 }
 
+/* errno is cleared before a record is written, so what a failed write
+ * left there is still there (stdio flushes on its own when its buffer
+ * fills). */
+static void check_written(struct batch *self)
+{
+	/* fclose() may report 0 after an earlier failed flush: look now. */
+	if ((fflush(self->out) == 0 && !ferror(self->out)) || self->failed)
+		return;
+	self->failed = true;
+	self->error = errno ? errno : EIO;
+	fprintf(stderr, "memtop: writing %s failed: %s; the command runs on\n",
+		self->path ? self->path : "the report", strerror(self->error));
+}
+
 void batch_sample(struct batch *self, const struct session *s)
 {
+	errno = 0;
 	if (self->json)
 		json_record(self, s, false);
 	else
 		text_record(self, s, false);
+	check_written(self);
 }
 
 void batch_summary(struct batch *self, const struct session *s)
 {
+	errno = 0;
 	if (self->json)
 		json_record(self, s, true);
 	else
 		text_record(self, s, true);
+	check_written(self);
 }

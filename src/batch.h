@@ -14,12 +14,20 @@ struct batch {
 	FILE *out;
 	bool json;
 	bool stacks_requested;   /* false with --no-stacks */
+	const char *path;        /* for messages; NULL: standard output */
+	bool failed;             /* a write failed (reported once on stderr) */
+	int error;               /* its errno */
 };
 
 void batch_init(struct batch *self, FILE *out, bool json, bool stacks_requested);
-/* One interval record. */
+/* One interval record.  Write errors (disk full, /dev/full) do not stop
+ * the session: the first is reported on stderr and remembered in failed. */
 void batch_sample(struct batch *self, const struct session *s);
 /* The last record of a session. */
 void batch_summary(struct batch *self, const struct session *s);
+
+/* One JSON record of the session (interface.md's schema, one line with its
+ * newline) to f: what --json writes, for other renderers to embed. */
+void batch_write_json(FILE *f, const struct session *s, bool summary);
 
 #endif

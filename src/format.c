@@ -275,3 +275,43 @@ char *format_sanitize(char *buf, size_t len, const char *src, size_t srclen)
 	buf[out] = '\0';
 	return buf;
 }
+
+unsigned format_cp_width(uint32_t cp)
+{
+	if ((cp >= 0x0300 && cp <= 0x036f) || (cp >= 0x200b && cp <= 0x200f) ||
+	    (cp >= 0xfe00 && cp <= 0xfe0f))
+		return 0;
+	if ((cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
+	    (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+	    (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+	    (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1f64f) ||
+	    (cp >= 0x1f900 && cp <= 0x1f9ff) || (cp >= 0x20000 && cp <= 0x3fffd))
+		return 2;
+	return 1;
+}
+
+char *format_fit(char *buf, size_t len, const char *s, unsigned width)
+{
+	char safe[512];
+	format_sanitize(safe, sizeof(safe), s, strlen(s));
+	size_t in = 0, out = 0, n = strlen(safe);
+	unsigned cols = 0;
+	while (in < n) {
+		uint32_t cp;
+		size_t k = format_utf8_decode((const unsigned char *)safe + in, n - in, &cp);
+		unsigned w = cp == FORMAT_UTF8_INVALID ? 1 : format_cp_width(cp);
+		if (cols + w > width || out + k + 1 > len)
+			break;
+		memcpy(buf + out, safe + in, k);
+		out += k;
+		in += k;
+		cols += w;
+	}
+	while (cols < width && out + 1 < len) {
+		buf[out++] = ' ';
+		cols++;
+	}
+	if (len)
+		buf[out < len ? out : len - 1] = '\0';
+	return buf;
+}

@@ -52,4 +52,12 @@ char *format_sanitize(char *buf, size_t len, const char *src, size_t srclen);
 #define FORMAT_UTF8_INVALID 0xffffffffu
 size_t format_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 
+/* Terminal columns a code point takes: 0 for combining marks, 2 for East
+ * Asian wide and fullwidth characters and emoji, 1 otherwise. */
+unsigned format_cp_width(uint32_t cp);
+
+/* Sanitize s (as format_sanitize) and fit it to exactly `width` terminal
+ * columns: cut at a character boundary, then padded with spaces. */
+char *format_fit(char *buf, size_t len, const char *s, unsigned width);
+
 #endif

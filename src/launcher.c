@@ -163,11 +163,27 @@ static char **build_env(char *preload_entry, char *session_entry)
 	return env;
 }
 
-static void child_exec(char **argv, char **envp, int report_fd)
-	__attribute__((noreturn));
+static void child_exec(char **argv, char **envp, int report_fd,
+		       const struct launcher *self) __attribute__((noreturn));
 
-static void child_exec(char **argv, char **envp, int report_fd)
+static void report_and_exit(int report_fd, int e) __attribute__((noreturn));
+
+static void report_and_exit(int report_fd, int e)
 {
+	ssize_t w = write(report_fd, &e, sizeof e);
+	(void)w;
+	_exit(127);
+}
+
+static void child_exec(char **argv, char **envp, int report_fd,
+		       const struct launcher *self)
+{
+	/* dup2 clears close-on-exec on the copies, so the command gets them. */
+	if (self->redirect &&
+	    (dup2(self->stdin_fd, STDIN_FILENO) < 0 || dup2(self->output_fd, STDOUT_FILENO) < 0 ||
+	     dup2(self->output_fd, STDERR_FILENO) < 0))
+		report_and_exit(report_fd, errno);
+
 	/* exec resets handlers but keeps SIG_IGN and the mask; the command
 	 * must not inherit what memtop set up for itself (SIGPIPE ignored,
 	 * all signals blocked around fork).  Signals memtop was started with
@@ -186,10 +202,7 @@ static void child_exec(char **argv, char **envp, int report_fd)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
 	execvpe(argv[0], argv, envp);
-	int e = errno;
-	ssize_t w = write(report_fd, &e, sizeof e);
-	(void)w;
-	_exit(127);
+	report_and_exit(report_fd, errno);
 }
 
 static void reap(struct launcher *self)
@@ -286,7 +299,7 @@ int launcher_spawn(struct launcher *self, char **argv, const char *collector,
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(fds[0]);
-		child_exec(argv, envp, fds[1]);
+		child_exec(argv, envp, fds[1], self);
 	}
 	int fork_errno = errno;
 	if (pid > 0)
@@ -311,6 +324,13 @@ int launcher_spawn(struct launcher *self, char **argv, const char *collector,
 		return exec_failure(self, argv[0], child_errno, exit_code, err, errlen);
 	*exit_code = 0;
 	return 0;
+}
+
+void launcher_redirect(struct launcher *self, int in_fd, int out_fd)
+{
+	self->redirect = true;
+	self->stdin_fd = in_fd;
+	self->output_fd = out_fd;
 }
 
 static void forward_handler(int sig, siginfo_t *si, void *ucontext)

@@ -13,6 +13,9 @@ struct launcher {
 	int pid;                 /* child pid, 0 before spawn */
 	bool ended;
 	int wait_status;         /* raw status from waitpid */
+	/* Set by launcher_redirect; a zeroed struct shares memtop's streams. */
+	bool redirect;
+	int stdin_fd, output_fd;
 };
 
 /*
@@ -36,7 +39,8 @@ int launcher_compose_preload(char *out, size_t len, const char *collector,
 /*
  * Start argv[0] (searched in PATH) with LD_PRELOAD composed as above and
  * MEMTOP_SESSION=<memtop's pid>, both set in the child's environment only.
- * The child shares memtop's standard streams and process group, and starts
+ * The child shares memtop's standard streams (unless launcher_redirect was
+ * called) and process group, and starts
  * with an empty signal mask and default dispositions (except the signals
  * memtop itself inherited as ignored, see launcher_forward_signals).
  *
@@ -47,6 +51,14 @@ int launcher_compose_preload(char *out, size_t len, const char *collector,
  */
 int launcher_spawn(struct launcher *self, char **argv, const char *collector,
 		   int *exit_code, char *err, size_t errlen);
+
+/*
+ * Give the child in_fd as its standard input and out_fd as both its standard
+ * output and error, instead of memtop's own (the viewer owns the terminal).
+ * Call before launcher_spawn; memtop keeps its copies of the descriptors,
+ * which should be close-on-exec.
+ */
+void launcher_redirect(struct launcher *self, int in_fd, int out_fd);
 
 /*
  * Handle SIGINT, SIGTERM, SIGHUP and SIGQUIT in memtop: count them (see

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format.h"
 #include "options.h"
 
 #define DEFAULT_INTERVAL             1.0
@@ -40,6 +41,7 @@ enum {
 	OPT_LARGE_THRESHOLD,
 	OPT_FREQUENCY_THRESHOLD,
 	OPT_NO_STACKS,
+	OPT_STACK_DEPTH,
 	OPT_COLLAPSED,
 	OPT_PPROF,
 	OPT_ATTACH,
@@ -60,6 +62,7 @@ static const struct option long_options[] = {
 	{ "large-threshold",     required_argument, NULL, OPT_LARGE_THRESHOLD },
 	{ "frequency-threshold", required_argument, NULL, OPT_FREQUENCY_THRESHOLD },
 	{ "no-stacks",           no_argument,       NULL, OPT_NO_STACKS },
+	{ "stack-depth",         required_argument, NULL, OPT_STACK_DEPTH },
 	{ "collapsed",           required_argument, NULL, OPT_COLLAPSED },
 	{ "pprof",               required_argument, NULL, OPT_PPROF },
 	{ "attach",              required_argument, NULL, OPT_ATTACH },
@@ -87,6 +90,7 @@ void options_init(struct options *self)
 	self->medium_threshold = DEFAULT_MEDIUM_THRESHOLD;
 	self->large_threshold = DEFAULT_LARGE_THRESHOLD;
 	self->frequency_threshold = DEFAULT_FREQUENCY_THRESHOLD;
+	self->stack_depth = OPTIONS_STACK_DEPTH_MAX;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -308,6 +312,13 @@ static int apply_option(struct options *self, int c, const char *arg, char *err,
 			return fail(err, errlen,
 				    "--frequency-threshold: '%s' is not a whole number", arg);
 		return 0;
+	case OPT_STACK_DEPTH:
+		if (!parse_u64(arg, &u) || u < 1 || u > OPTIONS_STACK_DEPTH_MAX)
+			return fail(err, errlen,
+				    "--stack-depth: '%s' is not a number of frames from 1 to %d",
+				    arg, OPTIONS_STACK_DEPTH_MAX);
+		self->stack_depth = (unsigned)u;
+		return 0;
 	case OPT_ATTACH:
 		if (!parse_u64(arg, &u) || u < 1 || u > INT_MAX)
 			return fail(err, errlen,
@@ -354,7 +365,22 @@ static int check_invocation(struct options *self, char *err, size_t errlen)
 	return 0;
 }
 
+static int parse(struct options *self, int argc, char **argv, char *err, size_t errlen);
+
 int options_parse(struct options *self, int argc, char **argv, char *err, size_t errlen)
+{
+	int r = parse(self, argc, argv, err, errlen);
+	if (r != 0 && err && errlen > 0) {
+		/* Messages quote what was typed: it must not reach a terminal
+		 * with its control characters, nor span lines. */
+		char safe[1024];
+		format_sanitize(safe, sizeof(safe), err, strlen(err));
+		snprintf(err, errlen, "%s", safe);
+	}
+	return r;
+}
+
+static int parse(struct options *self, int argc, char **argv, char *err, size_t errlen)
 {
 	if (err && errlen > 0)
 		err[0] = '\0';
@@ -454,6 +480,7 @@ void options_print_usage(FILE *f)
 "                               (default " STR(DEFAULT_LARGE_THRESHOLD) ")\n"
 "      --frequency-threshold N  stacks seen more than N times are sampled more\n"
 "                               often (default " STR(DEFAULT_FREQUENCY_THRESHOLD) ")\n"
+"      --stack-depth N          frames captured per stack, 1 to 64 (default 64)\n"
 "      --no-stacks              exact counters only, no stack capture\n"
 "\n"
 "  -h, --help                   show this help and exit\n"
@@ -462,4 +489,25 @@ void options_print_usage(FILE *f)
 "Exit status: COMMAND's own (128+N if it died of signal N), 2 for a usage\n"
 "error, 1 for any other failure.  See memtop(1).\n",
 	      f);
+}
+
+int options_sampling_env(const struct options *self, char *buf, size_t len)
+{
+	int n;
+	if (self->no_stacks)
+		n = snprintf(buf, len, "off");
+	else {
+		/* The collector parses with the C locale; the viewer may have
+		 * switched LC_NUMERIC to one with a decimal comma. */
+		pthread_once(&c_locale_once, c_locale_init);
+		locale_t old = c_locale ? uselocale(c_locale) : (locale_t)0;
+		n = snprintf(buf, len, "%.17g:%.17g:%.17g:%llu:%llu:%llu:%u",
+			     self->sample_small, self->sample_medium, self->sample_large,
+			     (unsigned long long)self->medium_threshold,
+			     (unsigned long long)self->large_threshold,
+			     (unsigned long long)self->frequency_threshold, self->stack_depth);
+		if (c_locale)
+			uselocale(old);
+	}
+	return n > 0 && (size_t)n < len ? 0 : -1;
 }

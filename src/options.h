@@ -23,6 +23,7 @@ enum memtop_mode { MEMTOP_RUN, MEMTOP_ATTACH, MEMTOP_REPORT, MEMTOP_HELP, MEMTOP
 #define OPTIONS_INTERVAL_MAX  3600.0
 /* Keeps a duration in nanoseconds within int64_t. */
 #define OPTIONS_DURATION_MAX  1e9
+#define OPTIONS_STACK_DEPTH_MAX 64
 
 struct options {
 	enum memtop_mode mode;
@@ -37,6 +38,7 @@ struct options {
 	double sample_small, sample_medium, sample_large;  /* 0..1, defaults 0.01 0.5 1.0 */
 	uint64_t medium_threshold, large_threshold;         /* 2048 65536; medium < large */
 	uint64_t frequency_threshold;                       /* 10 */
+	unsigned stack_depth;                               /* 1..64, default 64 */
 };
 
 /* The defaults: run mode, no command, figures as documented above. */
@@ -49,6 +51,10 @@ void options_init(struct options *self);
  * is MEMTOP_HELP / MEMTOP_VERSION and later arguments are not examined.
  * Can be called repeatedly in one process: it starts a fresh getopt scan. */
 int options_parse(struct options *self, int argc, char **argv, char *err, size_t errlen);
+
+/* The collector's MEMTOP_SAMPLING value for these options ("off" with
+ * --no-stacks); 0, or -1 if buf is too small. */
+int options_sampling_env(const struct options *self, char *buf, size_t len);
 
 /* The --help text: the three invocations and every option. */
 void options_print_usage(FILE *f);

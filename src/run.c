@@ -9,11 +9,17 @@
  * outlives the process: the counters are final, including what atexit
  * handlers and libc's freeres did), report the summary, remove the segment
  * and exit with the command's status.
+ *
+ * Without --batch the viewer (ui/viewer.c) runs the watch loop instead;
+ * run_viewer prepares it: terminal checks before anything starts, the file
+ * that receives the command's output, and the report on standard error
+ * once the terminal is back.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +29,13 @@
 
 #include "batch.h"
 #include "launcher.h"
+#include "outpane.h"
+#include "render.h"
 #include "run.h"
+#include "screen.h"
 #include "session.h"
 #include "shmreader.h"
+#include "viewer.h"
 
 #define COLLECTOR_GRACE_S 3.0
 #define PUBLISH_WAIT_S    0.01
@@ -96,6 +106,9 @@ int run_command(const struct options *opts)
 	int exit_code = 1;
 	/* Before spawning: a SIGTERM in between must not kill memtop alone. */
 	launcher_forward_signals(&l);
+	char sampling[160];
+	if (options_sampling_env(opts, sampling, sizeof(sampling)) == 0)
+		setenv(MT_ENV_SAMPLING, sampling, 1);
 	if (launcher_spawn(&l, opts->command, collector, &exit_code, err, sizeof(err)) != 0) {
 		fprintf(stderr, "memtop: %s\n", err);
 		if (out != stdout)
@@ -108,6 +121,7 @@ int run_command(const struct options *opts)
 	session_init(&s, l.pid, opts->command, "/proc", start);
 	struct batch b;
 	batch_init(&b, out, opts->json, !opts->no_stacks);
+	b.path = opts->output_path;
 
 	bool warned_open = false, warned_missing = false;
 	double next = start + opts->interval;
@@ -162,11 +176,115 @@ int run_command(const struct options *opts)
 		session_release_segment(&s);
 	shm_cleanup_stale("/dev/shm", "/proc", getpid());
 	session_free(&s);
-	if (out != stdout && fclose(out) != 0) {
+	if (out != stdout && fclose(out) != 0 && !b.failed) {
 		fprintf(stderr, "memtop: writing %s failed: %s\n", opts->output_path, strerror(errno));
-		if (exit_code == 0)
-			exit_code = 1;
+		b.failed = true;
 	}
+	/* The command's own status comes first; a lost report is a failure
+	 * of memtop's only when the command succeeded. */
+	if (b.failed && exit_code == 0)
+		exit_code = 1;
+	return exit_code;
+}
+
+/* The viewer's report once the terminal is restored: how the command
+ * ended, where its output is. */
+static void viewer_report(const struct launcher *l, const struct session *s, outpane *out,
+			  enum viewer_end end)
+{
+	if (l->ended) {
+		char desc[128];
+		fprintf(stderr, "memtop: %s %s\n", s->command, launcher_describe(l, desc, sizeof(desc)));
+		if (!s->collector_seen)
+			fprintf(stderr, "memtop: pid %d never loaded the collector: no heap figures "
+				"(statically linked or setuid?)\n", l->pid);
+	} else {
+		fprintf(stderr, "memtop: stopped watching (%s); pid %d keeps running\n",
+			end == VIEWER_DURATION ? "--duration" :
+			end == VIEWER_TERMINAL_LOST ? "the terminal went away" : "q", l->pid);
+	}
+	outpane_poll(out);
+	if (l->ended && outpane_remove_if_empty(out))
+		fprintf(stderr, "memtop: %s printed nothing\n", s->command);
+	else
+		fprintf(stderr, "memtop: the output of %s %s in %s\n", s->command,
+			l->ended ? "is" : "goes on", outpane_path(out));
+}
+
+static int run_viewer(const struct options *opts)
+{
+	char collector[4096], err[512];
+	if (launcher_find_collector(collector, sizeof(collector), err, sizeof(err)) != 0) {
+		fprintf(stderr, "memtop: %s\n", err);
+		return 1;
+	}
+	/* LC_CTYPE only: numbers keep the C locale's format. */
+	setlocale(LC_CTYPE, "");
+	if (screen_preflight(STDIN_FILENO, STDOUT_FILENO, RENDER_MIN_W, RENDER_MIN_H, err,
+			     sizeof(err)) != 0) {
+		fprintf(stderr, "memtop: %s\n", err);
+		return 1;
+	}
+	outpane *out = outpane_new(1000);
+	if (!out) {
+		fprintf(stderr, "memtop: out of memory\n");
+		return 1;
+	}
+	const char *tmp = getenv("TMPDIR");
+	int out_fd = outpane_create(out, tmp && *tmp ? tmp : "/tmp", err, sizeof(err));
+	int null_fd = out_fd >= 0 ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
+	if (out_fd < 0 || null_fd < 0) {
+		fprintf(stderr, "memtop: %s\n", out_fd < 0 ? err : "cannot open /dev/null");
+		if (out_fd >= 0) {
+			close(out_fd);
+			outpane_remove_if_empty(out);
+		}
+		outpane_free(out);
+		return 1;
+	}
+	shm_cleanup_stale("/dev/shm", "/proc", 0);
+
+	/* The screen first: the command must find its output redirected and
+	 * memtop ready to show it. */
+	viewer *v = viewer_new(opts, out, err, sizeof(err));
+	if (!v) {
+		fprintf(stderr, "memtop: %s\n", err);
+		close(out_fd);
+		close(null_fd);
+		outpane_remove_if_empty(out);
+		outpane_free(out);
+		return 1;
+	}
+	struct launcher l;
+	memset(&l, 0, sizeof(l));
+	int exit_code = 1;
+	launcher_forward_signals(&l);
+	char sampling[160];
+	if (options_sampling_env(opts, sampling, sizeof(sampling)) == 0)
+		setenv(MT_ENV_SAMPLING, sampling, 1);
+	launcher_redirect(&l, null_fd, out_fd);
+	int spawned = launcher_spawn(&l, opts->command, collector, &exit_code, err, sizeof(err));
+	close(out_fd);
+	close(null_fd);
+	if (spawned != 0) {
+		viewer_free(v);
+		fprintf(stderr, "memtop: %s\n", err);
+		outpane_remove_if_empty(out);
+		outpane_free(out);
+		return exit_code;
+	}
+
+	struct session s;
+	double start = now_s();
+	session_init(&s, l.pid, opts->command, "/proc", start);
+	enum viewer_end end = viewer_run(v, &l, &s, start);
+	viewer_free(v);
+	viewer_report(&l, &s, out, end);
+	/* --duration and q leave a running command running, as --batch does. */
+	exit_code = l.ended ? launcher_exit_code(&l) : 0;
+	shm_cleanup_stale("/dev/shm", "/proc", getpid());
+	session_free(&s);
+	outpane_free(out);
 	return exit_code;
 }
 
@@ -203,9 +321,7 @@ int memtop_main(int argc, char **argv)
 			o.trace_dir ? "--trace" : "--export");
 		return 1;
 	}
-	if (!o.batch) {
-		fprintf(stderr, "memtop: the live viewer is not in this version yet; "
-			"showing the text report (--batch)\n");
-	}
+	if (!o.batch)
+		return run_viewer(&o);
 	return run_command(&o);
 }

@@ -16,6 +16,71 @@
 #include <string.h>
 
 #include "session.h"
+#include "symbolize.h"
+
+/* Frames expanded per stack (inlined calls add frames). */
+#define STACK_FRAMES_MAX  (2 * MT_STACK_MAX_DEPTH)
+/* Stacks kept, by bytes_est: process-wide, and per thread. */
+#define SESSION_TOP_STACKS 64
+#define SESSION_THREAD_STACKS 16
+
+struct stack_entry {
+	bool known;                  /* pcs read from a valid record */
+	bool symbolized;
+	bool truncated;
+	uint32_t depth;              /* return addresses */
+	uint64_t pcs[MT_STACK_MAX_DEPTH];
+	size_t nframes;
+	const char **frames;         /* owned by the symbolizer */
+	size_t modules_seen;         /* modules known when symbolized */
+	bool unresolved;             /* some frame had no module */
+};
+
+struct stack_cache {
+	struct symbolizer *sym;
+	uint32_t modules_added;      /* entries of the segment's module table */
+	struct stack_entry *e;
+	size_t n;
+};
+
+static struct stack_cache *stack_cache_new(void)
+{
+	struct stack_cache *c = calloc(1, sizeof(*c));
+	if (c)
+		c->sym = symbolizer_new();
+	if (c && !c->sym) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void stack_cache_free(struct stack_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		free(c->e[i].frames);
+	free(c->e);
+	symbolizer_free(c->sym);
+	free(c);
+}
+
+static struct stack_entry *stack_cache_at(struct stack_cache *c, uint32_t id)
+{
+	if (id >= c->n) {
+		size_t n = c->n ? c->n : 64;
+		while (n <= id)
+			n *= 2;
+		struct stack_entry *e = realloc(c->e, n * sizeof(*e));
+		if (!e)
+			return NULL;
+		memset(e + c->n, 0, (n - c->n) * sizeof(*e));
+		c->e = e;
+		c->n = n;
+	}
+	return &c->e[id];
+}
 
 void session_init(struct session *self, int pid, char *const *argv, const char *procroot,
 		  double now_s)
@@ -40,7 +105,7 @@ void session_init(struct session *self, int pid, char *const *argv, const char *
 	self->first_sys = self->prev_sys;
 }
 
-static void history_push(struct history *h, size_t cap, const struct history_point *p)
+void session_history_push(struct history *h, size_t cap, const struct history_point *p)
 {
 	if (!h->pts) {
 		h->pts = calloc(cap, sizeof(*h->pts));
@@ -63,6 +128,13 @@ void session_free(struct session *self)
 		free(self->threads[i].hist.pts);
 	free(self->hist.pts);
 	memset(&self->hist, 0, sizeof(self->hist));
+	for (size_t i = 0; i < self->nthreads; i++)
+		free(self->threads[i].top_stacks);
+	free(self->top_stacks);
+	self->top_stacks = NULL;
+	self->ntop = 0;
+	stack_cache_free(self->stacks);
+	self->stacks = NULL;
 	if (self->seg_open)
 		shm_segment_close(&self->seg);
 	self->seg_open = false;
@@ -80,7 +152,26 @@ int session_open_segment(struct session *self, char *err, size_t errlen)
 		return -1;
 	self->seg_open = true;
 	self->collector_seen = true;
+	/* A short-lived process may be gone by the next update: record its
+	 * modules now, while its maps can still be read. */
+	if (!self->stacks)
+		self->stacks = stack_cache_new();
+	if (self->stacks)
+		symbolizer_add_process_maps(self->stacks->sym, self->procroot, self->pid);
 	return 0;
+}
+
+/* The collector's own record of its modules: complete even when the
+ * process ended before memtop could read its maps. */
+static void add_segment_modules(struct session *self)
+{
+	struct stack_cache *c = self->stacks;
+	uint32_t n = shm_segment_module_count(&self->seg);
+	for (; c->modules_added < n; c->modules_added++) {
+		struct mt_module m;
+		if (shm_segment_read_module(&self->seg, c->modules_added, &m) == 0)
+			symbolizer_add_module(c->sym, m.path, m.start, m.end, m.offset);
+	}
 }
 
 void session_tick(struct session *self)
@@ -92,11 +183,173 @@ void session_tick(struct session *self)
 const char *const *session_stack_frames(const struct session *self, uint32_t id,
 					size_t *depth, bool *truncated)
 {
-	(void)self;
-	(void)id;
 	*depth = 0;
 	*truncated = false;
-	return NULL;
+	struct stack_cache *c = self->stacks;
+	if (!c || id >= c->n || !c->e[id].known)
+		return NULL;
+	struct stack_entry *e = &c->e[id];
+	/* A frame in no known module may be in one recorded since. */
+	if (e->symbolized && e->unresolved && symbolizer_module_count(c->sym) != e->modules_seen) {
+		free(e->frames);
+		e->frames = NULL;
+		e->symbolized = false;
+	}
+	if (!e->symbolized) {
+		const char *buf[STACK_FRAMES_MAX];
+		size_t n = 0;
+		for (uint32_t i = 0; i < e->depth && n < STACK_FRAMES_MAX; i++) {
+			size_t k = symbolizer_frames(c->sym, e->pcs[i], buf + n, STACK_FRAMES_MAX - n);
+			n += k < STACK_FRAMES_MAX - n ? k : STACK_FRAMES_MAX - n;
+		}
+		const char **frames = n ? malloc(n * sizeof(*frames)) : NULL;
+		if (n && !frames)
+			return NULL;
+		if (n)
+			memcpy(frames, buf, n * sizeof(*frames));
+		e->frames = frames;
+		e->nframes = n;
+		e->symbolized = true;
+		e->modules_seen = symbolizer_module_count(c->sym);
+		e->unresolved = false;
+		for (size_t i = 0; i < n; i++)
+			if (strncmp(frames[i], "?? (0x", 6) == 0)
+				e->unresolved = true;
+	}
+	*depth = e->nframes;
+	*truncated = e->truncated;
+	return e->frames;
+}
+
+static void stat_from_agg(struct stack_stat *st, const struct mt_stack_agg *a, uint64_t cpu_hz)
+{
+	st->allocs_est = (double)a->allocs_w / MT_WEIGHT_ONE;
+	st->bytes_est = (double)a->bytes_w;
+	st->live_bytes_est = a->bytes_w >= a->freed_w ? (double)(a->bytes_w - a->freed_w) : 0;
+	st->samples = a->samples;
+	st->min_size = a->min_size;
+	st->max_size = a->max_size;
+	st->first_ns = a->first_ns;
+	st->last_ns = a->last_ns;
+	st->collector_cpu_s = cpu_hz ? (double)a->cpu_ns / (double)cpu_hz : NAN;
+}
+
+static int by_bytes_desc(const void *a, const void *b)
+{
+	const struct stack_stat *x = a, *y = b;
+	if (x->bytes_est != y->bytes_est)
+		return x->bytes_est < y->bytes_est ? 1 : -1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Add one thread's figures for a stack into the process's. */
+static void agg_merge(struct mt_stack_agg *sum, const struct mt_stack_agg *a)
+{
+	sum->samples += a->samples;
+	sum->allocs_w += a->allocs_w;
+	sum->bytes_w += a->bytes_w;
+	sum->freed_w += a->freed_w;
+	if (a->min_size && (!sum->min_size || a->min_size < sum->min_size))
+		sum->min_size = a->min_size;
+	if (a->max_size > sum->max_size)
+		sum->max_size = a->max_size;
+	if (a->first_ns && (!sum->first_ns || a->first_ns < sum->first_ns))
+		sum->first_ns = a->first_ns;
+	if (a->last_ns > sum->last_ns)
+		sum->last_ns = a->last_ns;
+	sum->cpu_ns += a->cpu_ns;
+}
+
+/* A thread's stacks, largest first, at most SESSION_THREAD_STACKS. */
+static void thread_stacks(struct session *self, struct thread_stat *t,
+			  const struct mt_stack_area *a)
+{
+	struct stack_stat *top = malloc((MT_AREA_STACKS + 1) * sizeof(*top));
+	size_t n = 0;
+	for (uint32_t k = 0; top && k <= MT_AREA_STACKS; k++) {
+		const struct mt_stack_agg *g = k < MT_AREA_STACKS ? &a->agg[k] : &a->other;
+		if ((k < MT_AREA_STACKS && !a->keys[k]) || g->samples == 0)
+			continue;
+		stat_from_agg(&top[n], g, self->cpu_unit_hz);
+		top[n++].id = k < MT_AREA_STACKS ? a->keys[k] - 1 : MT_STACK_OTHER;
+	}
+	if (top)
+		qsort(top, n, sizeof(*top), by_bytes_desc);
+	free(t->top_stacks);
+	t->top_stacks = top;
+	t->ntop = n < SESSION_THREAD_STACKS ? n : SESSION_THREAD_STACKS;
+}
+
+/* Stack figures: each sampling thread's area (its own top stacks), summed
+ * per stack id into the process's. */
+static void update_stacks(struct session *self)
+{
+	self->stacks_enabled = shm_segment_read_sampling(&self->seg, &self->sampling);
+	if (!self->stacks_enabled)
+		return;
+	if (!self->stacks && !(self->stacks = stack_cache_new()))
+		return;
+	/* Modules are recorded while the process lives: frames are resolved
+	 * from this copy when asked, possibly after it has gone. */
+	add_segment_modules(self);
+	if (!self->ended)
+		symbolizer_add_process_maps(self->stacks->sym, self->procroot, self->pid);
+
+	uint32_t nstacks = shm_segment_stack_count(&self->seg);
+	size_t nsum = (size_t)nstacks + 1;
+	struct mt_stack_agg *sum = calloc(nsum, sizeof(*sum));
+	struct mt_stack_area *a = malloc(sizeof(*a));
+	if (!sum || !a) {
+		free(sum);
+		free(a);
+		return;
+	}
+	uint32_t nareas = shm_segment_area_count(&self->seg);
+	for (uint32_t id = 0; id < nareas; id++) {
+		if (shm_segment_read_area(&self->seg, id, a) != 0)
+			continue;
+		size_t ts = (size_t)self->slot_base + a->slot;
+		if (ts < self->nthreads && self->threads[ts].tid == a->tid)
+			thread_stacks(self, &self->threads[ts], a);
+		for (uint32_t k = 0; k < MT_AREA_STACKS; k++) {
+			uint32_t sid = a->keys[k] ? a->keys[k] - 1 : MT_STACK_OTHER;
+			if (a->keys[k] && sid < nsum)
+				agg_merge(&sum[sid], &a->agg[k]);
+			else if (a->keys[k])
+				agg_merge(&sum[MT_STACK_OTHER], &a->agg[k]);
+		}
+		agg_merge(&sum[MT_STACK_OTHER], &a->other);
+	}
+	free(a);
+
+	struct stack_stat *all = malloc(nsum * sizeof(*all));
+	struct mt_stack_rec *rec = malloc(sizeof(*rec));
+	size_t k = 0;
+	for (uint32_t id = 0; all && rec && id < nsum; id++) {
+		if (sum[id].samples == 0)
+			continue;
+		if (id != MT_STACK_OTHER) {
+			if (shm_segment_read_stack(&self->seg, id, rec) != 0)
+				continue;
+			struct stack_entry *e = stack_cache_at(self->stacks, id);
+			if (e && !e->known) {
+				e->known = true;
+				e->depth = rec->depth;
+				e->truncated = (rec->flags & MT_STACK_TRUNCATED) != 0;
+				memcpy(e->pcs, rec->frames, rec->depth * sizeof(e->pcs[0]));
+			}
+		}
+		stat_from_agg(&all[k], &sum[id], self->cpu_unit_hz);
+		all[k++].id = id;
+	}
+	free(rec);
+	free(sum);
+	if (all)
+		qsort(all, k, sizeof(*all), by_bytes_desc);
+	free(self->top_stacks);
+	self->top_stacks = all;
+	self->ntop = k < SESSION_TOP_STACKS ? k : SESSION_TOP_STACKS;
+	shm_segment_read_stack_losses(&self->seg, &self->stacks_lost, &self->live_untracked);
 }
 
 const char *alert_name(enum alert_level a)
@@ -196,13 +449,13 @@ static void update_threads(struct session *self, double dt)
 		struct thread_figures f;
 		if (shm_segment_read_thread(&self->seg, i, &f) != 0)
 			continue;
-		struct thread_stat *t = thread_at(self, i);
+		struct thread_stat *t = thread_at(self, self->slot_base + i);
 		if (!t)
 			break;
 		bool first = t->tid < 0;
 		if (!first)
 			t->prev = t->c;
-		t->slot = i;
+		t->slot = self->slot_base + i;
 		t->tid = f.tid;
 		t->c = f.c;
 		t->lost = f.lost;
@@ -280,7 +533,7 @@ static void record_history(struct session *self)
 			? (double)self->proc.rss_bytes : NAN,
 		.cpu_percent = self->proc_cpu_percent,
 	};
-	history_push(&self->hist, SESSION_HISTORY_PROCESS, &p);
+	session_history_push(&self->hist, SESSION_HISTORY_PROCESS, &p);
 	for (size_t i = 0; i < self->nthreads; i++) {
 		struct thread_stat *t = &self->threads[i];
 		if (t->tid < 0)
@@ -295,12 +548,68 @@ static void record_history(struct session *self)
 			.rss_bytes = NAN,
 			.cpu_percent = t->cpu_percent,
 		};
-		history_push(&t->hist, SESSION_HISTORY_THREAD, &tp);
+		session_history_push(&t->hist, SESSION_HISTORY_THREAD, &tp);
 	}
+}
+
+static void update_threads(struct session *self, double dt);
+
+static void add_overflow(struct mt_overflow *o, const struct mt_overflow *a)
+{
+	o->threads += a->threads;
+	o->allocs += a->allocs;
+	o->frees += a->frees;
+	o->reallocs += a->reallocs;
+	o->failed += a->failed;
+	o->bytes_allocated += a->bytes_allocated;
+	o->usable_allocated += a->usable_allocated;
+	o->usable_freed += a->usable_freed;
+}
+
+/*
+ * The process executed another program: its new collector made a new
+ * segment under the same name.  The old image's counters are final (exec
+ * runs no destructors) and were read at the last update; they stay, as
+ * exited threads, and the new image's threads come after them.  Its stack
+ * figures go: stack ids restart in the new image.
+ */
+static void follow_exec(struct session *self)
+{
+	if (!self->seg_open || !shm_segment_replaced(&self->seg))
+		return;
+	/* what the old image did since the last update */
+	update_threads(self, 0);
+	struct shm_segment old = self->seg;
+	char err[256];
+	self->seg_open = false;
+	if (session_open_segment(self, err, sizeof(err)) != 0) {
+		self->seg = old;
+		self->seg_open = true;
+		return;
+	}
+	shm_segment_close(&old);
+	for (size_t i = self->slot_base; i < self->nthreads; i++) {
+		struct thread_stat *t = &self->threads[i];
+		t->exited = true;
+		free(t->top_stacks);
+		t->top_stacks = NULL;
+		t->ntop = 0;
+	}
+	self->overflow_before = self->overflow;
+	self->slot_base = (uint32_t)self->nthreads;
+	self->images++;
+	free(self->top_stacks);
+	self->top_stacks = NULL;
+	self->ntop = 0;
+	stack_cache_free(self->stacks);
+	self->stacks = stack_cache_new();
+	if (self->stacks)
+		symbolizer_add_process_maps(self->stacks->sym, self->procroot, self->pid);
 }
 
 void session_update(struct session *self, double now_s)
 {
+	follow_exec(self);
 	double dt = now_s - self->last_s;
 	self->interval_s = dt;
 	self->last_s = now_s;
@@ -328,14 +637,17 @@ void session_update(struct session *self, double now_s)
 
 	if (self->seg_open) {
 		shm_segment_refresh(&self->seg);
+		self->cpu_unit_hz = __atomic_load_n(&self->seg.hdr->cpu_unit_hz, __ATOMIC_RELAXED);
 		update_threads(self, dt);
 		shm_segment_read_overflow(&self->seg, &self->overflow);
+		add_overflow(&self->overflow, &self->overflow_before);
 		struct mt_mallinfo mi;
 		if (shm_segment_read_mallinfo(&self->seg, &mi)) {
 			self->mi = mi;
 			self->mi_valid = true;
 		}
 		update_totals(self, dt);
+		update_stacks(self);
 	}
 	record_history(self);
 	self->updates++;
@@ -376,4 +688,33 @@ void session_release_segment(struct session *self)
 {
 	if (self->seg_open)
 		shm_segment_unlink(&self->seg);
+}
+
+struct thread_stat *session_thread(struct session *self, uint32_t slot)
+{
+	return thread_at(self, slot);
+}
+
+void session_add_module(struct session *self, const char *path, uint64_t start, uint64_t end,
+			uint64_t offset)
+{
+	if (!self->stacks && !(self->stacks = stack_cache_new()))
+		return;
+	symbolizer_add_module(self->stacks->sym, path, start, end, offset);
+}
+
+void session_define_stack(struct session *self, uint32_t id, const uint64_t *pcs, uint32_t depth,
+			  bool truncated)
+{
+	if (!self->stacks && !(self->stacks = stack_cache_new()))
+		return;
+	struct stack_entry *e = stack_cache_at(self->stacks, id);
+	if (!e || e->known)
+		return;
+	if (depth > MT_STACK_MAX_DEPTH)
+		depth = MT_STACK_MAX_DEPTH;
+	e->known = true;
+	e->depth = depth;
+	e->truncated = truncated;
+	memcpy(e->pcs, pcs, depth * sizeof(e->pcs[0]));
 }

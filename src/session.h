@@ -111,7 +111,10 @@ struct session {
 	bool seg_open;
 	bool collector_seen;         /* a segment was ever opened */
 
-	struct thread_stat *threads; /* indexed by slot */
+	struct thread_stat *threads; /* indexed by slot (+ slot_base, see below) */
+	uint32_t slot_base;          /* threads of earlier program images (exec) */
+	uint32_t images;             /* programs executed after the first */
+	struct mt_overflow overflow_before;
 	size_t nthreads;             /* slots seen so far */
 	size_t capacity;
 	struct mt_overflow overflow;
@@ -133,9 +136,13 @@ struct session {
 	struct history hist;         /* the process's timeline */
 
 	bool stacks_enabled;         /* the collector samples stacks */
+	struct mt_sampling sampling; /* its parameters, when it does */
+	uint64_t cpu_unit_hz;        /* units of the stacks' cpu time; 0: unknown */
 	struct stack_stat *top_stacks;  /* whole process, by bytes_est, largest first */
 	size_t ntop;
 	struct stack_cache *stacks;  /* symbolized frames, by stack id */
+	uint64_t stacks_lost;        /* samples counted under the catch-all stack */
+	uint64_t live_untracked;     /* sampled blocks whose free cannot be seen */
 
 	bool ended;
 	int exit_code;               /* exit status, or 128+N */
@@ -166,6 +173,17 @@ void session_release_segment(struct session *self);
  * *depth 0 if the stack is unknown.  *truncated: deeper frames were cut. */
 const char *const *session_stack_frames(const struct session *self, uint32_t id,
 					size_t *depth, bool *truncated);
+
+/* Building a session from something else than a live segment (a trace):
+ * the thread of a slot (created, tid -1, if new; NULL when out of memory),
+ * a module for symbolization, the frames of a stack id, and a point of a
+ * timeline (cap: SESSION_HISTORY_*). */
+struct thread_stat *session_thread(struct session *self, uint32_t slot);
+void session_add_module(struct session *self, const char *path, uint64_t start, uint64_t end,
+			uint64_t offset);
+void session_define_stack(struct session *self, uint32_t id, const uint64_t *pcs, uint32_t depth,
+			  bool truncated);
+void session_history_push(struct history *h, size_t cap, const struct history_point *p);
 
 const char *alert_name(enum alert_level a);
 enum alert_level alert_classify(double alloc_rate, int64_t live_bytes, uint64_t failed_delta);

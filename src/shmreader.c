@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <signal.h>
@@ -49,7 +50,10 @@ static int validate(struct shm_segment *self, int pid, char *err, size_t errlen)
 		return -1;
 	}
 	if (h->header_size != MT_HEADER_SIZE || h->slot_size != MT_SLOT_SIZE ||
-	    h->slots_offset != MT_HEADER_SIZE || h->slot_capacity > MT_MAX_SLOTS)
+	    h->slots_offset != MT_HEADER_SIZE || h->slot_capacity > MT_MAX_SLOTS ||
+	    h->stacks_offset != MT_STACKS_OFFSET || h->stack_rec_size != MT_STACK_REC_SIZE ||
+	    h->stack_capacity > MT_MAX_STACKS || h->areas_offset != MT_AREAS_OFFSET ||
+	    h->area_size != MT_AREA_SIZE)
 		return fail(err, errlen, EPROTO, "%s has an inconsistent header", self->name);
 	if (pid > 0 && h->pid != pid)
 		return fail(err, errlen, EPROTO, "%s belongs to another process", self->name);
@@ -146,6 +150,12 @@ void shm_segment_close(struct shm_segment *self)
 int shm_segment_refresh(struct shm_segment *self)
 {
 	uint64_t want = mt_slot_offset(__atomic_load_n(&self->hdr->slots_mapped, __ATOMIC_ACQUIRE));
+	uint32_t stacks = __atomic_load_n(&self->hdr->stacks_mapped, __ATOMIC_ACQUIRE);
+	if (stacks > 0 && stacks <= MT_MAX_STACKS && mt_stack_offset(stacks) > want)
+		want = mt_stack_offset(stacks);
+	uint32_t areas = __atomic_load_n(&self->hdr->areas_mapped, __ATOMIC_ACQUIRE);
+	if (areas > 0 && areas <= MT_MAX_AREAS && mt_area_offset(areas) > want)
+		want = mt_area_offset(areas);
 	if (want <= self->size)
 		return 0;
 	int fd = open(self->name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
@@ -192,7 +202,8 @@ uint32_t shm_segment_slot_count(const struct shm_segment *self)
 {
 	uint32_t used = __atomic_load_n(&self->hdr->slots_used, __ATOMIC_ACQUIRE);
 	uint32_t mapped = __atomic_load_n(&self->hdr->slots_mapped, __ATOMIC_ACQUIRE);
-	uint32_t in_map = (uint32_t)((self->size - MT_HEADER_SIZE) / MT_SLOT_SIZE);
+	size_t slot_end = self->size < MT_STACKS_OFFSET ? self->size : MT_STACKS_OFFSET;
+	uint32_t in_map = (uint32_t)((slot_end - MT_HEADER_SIZE) / MT_SLOT_SIZE);
 	uint32_t n = used < mapped ? used : mapped;
 	n = n < in_map ? n : in_map;
 	return n < MT_MAX_SLOTS ? n : MT_MAX_SLOTS;
@@ -326,4 +337,99 @@ int shm_cleanup_stale(const char *dir, const char *procroot, int own_session)
 	}
 	closedir(d);
 	return removed;
+}
+
+bool shm_segment_read_sampling(const struct shm_segment *self, struct mt_sampling *out)
+{
+	if (!__atomic_load_n(&self->hdr->sampling.enabled, __ATOMIC_ACQUIRE))
+		return false;
+	mt_copy_words_out(out, &self->hdr->sampling, sizeof(*out));
+	return out->enabled != 0;
+}
+
+uint32_t shm_segment_stack_count(const struct shm_segment *self)
+{
+	uint32_t used = __atomic_load_n(&self->hdr->stacks_used, __ATOMIC_ACQUIRE);
+	uint32_t mapped = __atomic_load_n(&self->hdr->stacks_mapped, __ATOMIC_ACQUIRE);
+	uint32_t n = used < mapped ? used : mapped;
+	if (n > MT_MAX_STACKS)
+		n = MT_MAX_STACKS;
+	/* only what this mapping covers */
+	while (n > 0 && mt_stack_offset(n) > self->size)
+		n--;
+	return n;
+}
+
+int shm_segment_read_stack(const struct shm_segment *self, uint32_t id, struct mt_stack_rec *out)
+{
+	if (id >= shm_segment_stack_count(self))
+		return -1;
+	const struct mt_stack_rec *r =
+		(const struct mt_stack_rec *)((const char *)self->base + mt_stack_offset(id));
+	uint32_t flags = __atomic_load_n(&r->flags, __ATOMIC_ACQUIRE);
+	if (!(flags & MT_STACK_VALID))
+		return -1;
+	mt_copy_words_out(out, r, sizeof(*out));
+	out->flags = flags;
+	if (out->depth > MT_STACK_MAX_DEPTH)
+		out->depth = MT_STACK_MAX_DEPTH;
+	return 0;
+}
+
+uint32_t shm_segment_area_count(const struct shm_segment *self)
+{
+	uint32_t used = __atomic_load_n(&self->hdr->areas_used, __ATOMIC_ACQUIRE);
+	uint32_t mapped = __atomic_load_n(&self->hdr->areas_mapped, __ATOMIC_ACQUIRE);
+	uint32_t n = used < mapped ? used : mapped;
+	if (n > MT_MAX_AREAS)
+		n = MT_MAX_AREAS;
+	while (n > 0 && mt_area_offset(n) > self->size)
+		n--;
+	return n;
+}
+
+int shm_segment_read_area(const struct shm_segment *self, uint32_t id, struct mt_stack_area *out)
+{
+	if (id >= shm_segment_area_count(self))
+		return -1;
+	const struct mt_stack_area *a =
+		(const struct mt_stack_area *)((const char *)self->base + mt_area_offset(id));
+	for (int i = 0; i < 64; i++) {
+		uint64_t s1 = __atomic_load_n(&a->seq, __ATOMIC_ACQUIRE);
+		if (s1 & 1)
+			continue;
+		mt_copy_words_out(out, a, offsetof(struct mt_stack_area, sites));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&a->seq, __ATOMIC_RELAXED) == s1)
+			return 0;
+	}
+	return -1;
+}
+
+void shm_segment_read_stack_losses(const struct shm_segment *self, uint64_t *stacks_lost,
+				   uint64_t *live_untracked)
+{
+	*stacks_lost = __atomic_load_n(&self->hdr->stacks_lost, __ATOMIC_RELAXED);
+	*live_untracked = __atomic_load_n(&self->hdr->live_untracked, __ATOMIC_RELAXED);
+}
+
+uint32_t shm_segment_module_count(const struct shm_segment *self)
+{
+	if (self->hdr->modules_offset != MT_MODULES_OFFSET)
+		return 0;
+	uint32_t n = __atomic_load_n(&self->hdr->nmodules, __ATOMIC_ACQUIRE);
+	return n < MT_MAX_MODULES ? n : MT_MAX_MODULES;
+}
+
+int shm_segment_read_module(const struct shm_segment *self, uint32_t idx, struct mt_module *out)
+{
+	if (idx >= shm_segment_module_count(self))
+		return -1;
+	const struct mt_module *m =
+		(const struct mt_module *)((const char *)self->base + MT_MODULES_OFFSET) + idx;
+	mt_copy_words_out(out, m, sizeof(*out));
+	out->path[MT_MODULE_PATH - 1] = '\0';
+	if (out->end <= out->start || !out->path[0])
+		return -1;
+	return 0;
 }

@@ -62,6 +62,29 @@ int shm_segment_read_thread(const struct shm_segment *self, uint32_t idx,
 bool shm_segment_read_mallinfo(const struct shm_segment *self, struct mt_mallinfo *out);
 void shm_segment_read_overflow(const struct shm_segment *self, struct mt_overflow *out);
 
+/* The collector's sampling parameters; false if it does not sample stacks. */
+bool shm_segment_read_sampling(const struct shm_segment *self, struct mt_sampling *out);
+/* Stack ids that may hold a record: 0 .. count-1. */
+uint32_t shm_segment_stack_count(const struct shm_segment *self);
+/* 0 and filled (frames, depth <= MT_STACK_MAX_DEPTH, aggregates) if stack id
+ * is a valid record; -1 otherwise. */
+int shm_segment_read_stack(const struct shm_segment *self, uint32_t id, struct mt_stack_rec *out);
+/* Stack areas (one per thread that samples): 0 .. count-1. */
+uint32_t shm_segment_area_count(const struct shm_segment *self);
+/* 0 and a consistent copy of area id (no entry torn by its owner's update;
+ * freed_w as of the copy), -1 if it is not there or stayed busy. */
+int shm_segment_read_area(const struct shm_segment *self, uint32_t id, struct mt_stack_area *out);
+
+/* The modules the collector recorded (for symbolization): 0 .. count-1. */
+uint32_t shm_segment_module_count(const struct shm_segment *self);
+/* 0 and filled (path NUL-terminated) if idx is a complete entry. */
+int shm_segment_read_module(const struct shm_segment *self, uint32_t idx, struct mt_module *out);
+
+/* Samples that went to the catch-all stack, sampled blocks whose free
+ * cannot be credited. */
+void shm_segment_read_stack_losses(const struct shm_segment *self, uint64_t *stacks_lost,
+				   uint64_t *live_untracked);
+
 /* Remove segments in dir (normally /dev/shm) of our uid whose process is
  * gone, unless the memtop that launched it still runs; own_session (a pid,
  * or 0) names a session whose dead processes' segments go too.  Returns how

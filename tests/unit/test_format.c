@@ -272,6 +272,24 @@ static void test_utf8_decode(void **state)
 	assert_int_equal(cp, FORMAT_UTF8_INVALID);
 }
 
+static void test_fit_columns(void **state)
+{
+	(void)state;
+	char buf[64];
+	assert_string_equal(format_fit(buf, sizeof(buf), "abc", 5), "abc  ");
+	assert_string_equal(format_fit(buf, sizeof(buf), "abcdefgh", 5), "abcde");
+	/* two bytes, one column each: padded by columns, not bytes */
+	assert_string_equal(format_fit(buf, sizeof(buf), "\xc3\xa9t\xc3\xa9", 5), "\xc3\xa9t\xc3\xa9  ");
+	/* a wide character that would overflow the width is left out */
+	assert_string_equal(format_fit(buf, sizeof(buf), "ab\xe4\xb8\xad", 3), "ab ");
+	assert_string_equal(format_fit(buf, sizeof(buf), "\xe4\xb8\xad", 3), "\xe4\xb8\xad ");
+	/* control characters are made safe first */
+	assert_string_equal(format_fit(buf, sizeof(buf), "a\033b", 4), "a?b ");
+	assert_int_equal(format_cp_width(0x301), 0);
+	assert_int_equal(format_cp_width('x'), 1);
+	assert_int_equal(format_cp_width(0x4e2d), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_sanitize_stops_at_nul),
 		cmocka_unit_test(test_sanitize_truncates_at_characters),
 		cmocka_unit_test(test_utf8_decode),
+		cmocka_unit_test(test_fit_columns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

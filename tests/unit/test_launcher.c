@@ -269,6 +269,39 @@ static void test_child_signal_state(void **state)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
+/* The viewer's redirection: the command reads the given input and writes
+ * both streams, interleaved in order, into the given file. */
+static void test_redirect(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/memtop-launcher-out.XXXXXX";
+	int out = mkostemp(path, O_APPEND | O_CLOEXEC);
+	assert_true(out >= 0);
+	int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(in >= 0);
+	struct launcher l = { 0 };
+	launcher_redirect(&l, in, out);
+	char *argv[] = { "sh", "-c", "echo one; echo two >&2; read x || echo eof; exit 4", NULL };
+	int code = -1;
+	char err[256] = "";
+	assert_int_equal(launcher_spawn(&l, argv, harmless_so(), &code, err, sizeof err), 0);
+	assert_true(launcher_wait(&l, 10.0));
+	assert_int_equal(launcher_exit_code(&l), 4);
+	char buf[64] = "";
+	assert_int_equal(pread(out, buf, sizeof(buf) - 1, 0), 12);
+	assert_string_equal(buf, "one\ntwo\neof\n");
+	/* a bad descriptor is an exec failure, reported, not a silent child */
+	struct launcher bad = { 0 };
+	launcher_redirect(&bad, in, 1000);
+	code = -1;
+	assert_int_equal(launcher_spawn(&bad, argv, harmless_so(), &code, err, sizeof err), -1);
+	assert_int_equal(code, 126);
+	assert_non_null(strstr(err, "Bad file descriptor"));
+	close(in);
+	close(out);
+	unlink(path);
+}
+
 static void test_describe(void **state)
 {
 	(void)state;
@@ -378,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_spawn_bad_collector),
 		cmocka_unit_test(test_child_environment),
 		cmocka_unit_test(test_child_signal_state),
+		cmocka_unit_test(test_redirect),
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_wait_timeout),
 		cmocka_unit_test(test_forward_without_child),

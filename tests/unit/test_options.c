@@ -89,6 +89,37 @@ static void assert_defaults_except_command(const struct options *o)
 	assert_int_equal(o->frequency_threshold, 10);
 }
 
+static void test_errors_quote_values_safely(void **state)
+{
+	(void)state;
+	/* a newline or an escape sequence in a value must not reach the
+	 * terminal nor split the message */
+	ERROR1("--interval", "-d", "1\n2");
+	struct options o;
+	char err[ERRLEN];
+	assert_int_equal(parse(&o, err, ARGV("-d", "\033[2J")), -1);
+	assert_null(strchr(err, '\033'));
+	assert_non_null(strstr(err, "?[2J"));
+}
+
+static void test_stack_depth(void **state)
+{
+	(void)state;
+	struct options o;
+	PARSE_OK(&o, "--stack-depth", "8", "--", "ls");
+	assert_int_equal(o.stack_depth, 8);
+	ERROR1("--stack-depth", "--stack-depth", "0", "ls");
+	ERROR1("--stack-depth", "--stack-depth", "65", "ls");
+	PARSE_OK(&o, "--", "ls");
+	assert_int_equal(o.stack_depth, 64);
+	char env[160];
+	assert_int_equal(options_sampling_env(&o, env, sizeof(env)), 0);
+	assert_string_equal(env, "0.01:0.5:1:2048:65536:10:64");
+	PARSE_OK(&o, "--no-stacks", "--", "ls");
+	assert_int_equal(options_sampling_env(&o, env, sizeof(env)), 0);
+	assert_string_equal(env, "off");
+}
+
 static void test_init_defaults(void **state)
 {
 	struct options o;
@@ -630,6 +661,8 @@ int main(void)
 		cmocka_unit_test(test_error_buffer_limits),
 		cmocka_unit_test(test_numbers_locale_independent),
 		cmocka_unit_test(test_usage_text),
+		cmocka_unit_test(test_errors_quote_values_safely),
+		cmocka_unit_test(test_stack_depth),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -231,8 +231,17 @@ static void test_refuses_foreign_and_damaged(void **state)
 	h->slots_offset = MT_HEADER_SIZE;
 	h->slot_capacity = MT_MAX_SLOTS;
 	h->pid = 1;
+	h->stacks_offset = MT_STACKS_OFFSET;
+	h->stack_rec_size = MT_STACK_REC_SIZE;
+	h->stack_capacity = MT_MAX_STACKS;
+	h->areas_offset = MT_AREAS_OFFSET;
+	h->area_size = MT_AREA_SIZE;
+	h->areas_used = 7000;      /* lies too */
+	h->areas_mapped = 7000;
 	h->slots_used = 1000000;   /* lies: far more than the file holds */
 	h->slots_mapped = 1000000;
+	h->stacks_used = 5000;
+	h->stacks_mapped = 5000;
 	write_file(path, buf, sizeof(buf), 0644);
 	assert_int_equal(shm_segment_open_path(&seg, path, 0, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "not private"));
@@ -244,6 +253,10 @@ static void test_refuses_foreign_and_damaged(void **state)
 	struct thread_figures f;
 	assert_int_equal(shm_segment_read_thread(&seg, MT_SLOTS_PER_CHUNK, &f), -1);
 	assert_int_equal(shm_segment_read_thread(&seg, 0, &f), -1);  /* slot FREE */
+	assert_int_equal(shm_segment_stack_count(&seg), 0);  /* no stack region mapped */
+	assert_int_equal(shm_segment_area_count(&seg), 0);
+	struct mt_stack_rec rec;
+	assert_int_equal(shm_segment_read_stack(&seg, 0, &rec), -1);
 	shm_segment_close(&seg);
 	assert_int_equal(shm_segment_open_path(&seg, path, 2, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "another process"));

@@ -1,0 +1,34 @@
+/*
+ * clock.h - the collector's clocks: a cheap tick counter for durations and
+ * event times (the processor's time-stamp counter where there is one, the
+ * monotonic clock elsewhere) and the system clocks it is calibrated against.
+ */
+#ifndef MEMTOP_CLOCK_H
+#define MEMTOP_CLOCK_H
+
+#include <stdint.h>
+#include <time.h>
+
+static inline uint64_t mt_clock_ns(clockid_t clk)
+{
+	struct timespec ts;
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define MT_HAVE_TSC 1
+static inline uint64_t mt_ticks(void)
+{
+	return __rdtsc();
+}
+#else
+#define MT_HAVE_TSC 0
+static inline uint64_t mt_ticks(void)
+{
+	return mt_clock_ns(CLOCK_MONOTONIC);
+}
+#endif
+
+#endif

@@ -1,0 +1,301 @@
+/*
+ * trace.c - writing the binary trace (trace_format.h) from the collector.
+ *
+ * The file is reopened by name for every write and closed at once, like the
+ * segment: a daemon that closes or reuses its descriptors must not make us
+ * write into one of its files, and a trace needs no descriptor between
+ * writes.  Each block goes out in one writev(2) with O_APPEND, so blocks of
+ * different threads never interleave.  The first failure (disk full, the
+ * directory removed) stops the tracing of the whole process, records errno
+ * in the segment for memtop to report, and leaves what was written
+ * readable; the target is not disturbed.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "registry.h"
+#include "trace.h"
+
+bool mt_trace_on;
+
+static char trace_dir[4096];
+static char trace_path[4200];
+static uint64_t events_written, events_lost;
+/* Buffers of threads alive or gone, for the process-end flush, and a free
+ * list of buffers whose threads have exited. */
+static struct mt_tbuf *all_bufs[MT_MAX_SLOTS];
+static struct mt_tbuf *free_bufs;
+static pthread_mutex_t free_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void trace_fail(int err)
+{
+	if (!__atomic_exchange_n(&mt_trace_on, false, __ATOMIC_RELAXED))
+		return;
+	if (mt_hdr)
+		__atomic_store_n(&mt_hdr->trace_errno, err ? err : EIO, __ATOMIC_RELAXED);
+}
+
+static int write_block(uint32_t type, int32_t tid, const void *a, size_t alen, const void *b,
+		       size_t blen)
+{
+	if (!__atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED))
+		return -1;
+	struct mt_trace_block h = { .type = type, .size = (uint32_t)(alen + blen), .tid = tid };
+	uint32_t c = 2166136261u;
+	const unsigned char *pa = a, *pb = b;
+	for (size_t i = 0; i < alen; i++)
+		c = (c ^ pa[i]) * 16777619u;
+	for (size_t i = 0; i < blen; i++)
+		c = (c ^ pb[i]) * 16777619u;
+	h.check = c;
+	struct iovec iov[3] = { { &h, sizeof(h) }, { (void *)a, alen }, { (void *)b, blen } };
+	int saved = errno;
+	int fd = open(trace_path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		trace_fail(errno);
+		errno = saved;
+		return -1;
+	}
+	ssize_t want = (ssize_t)(sizeof(h) + alen + blen);
+	ssize_t n = writev(fd, iov, blen ? 3 : 2);
+	int err = n == want ? 0 : n < 0 ? errno : ENOSPC;
+	close(fd);
+	if (err) {
+		/* A short write leaves a torn last block: the reader stops there. */
+		trace_fail(err);
+		errno = saved;
+		return -1;
+	}
+	errno = saved;
+	return 0;
+}
+
+static int create_file(void)
+{
+	snprintf(trace_path, sizeof(trace_path), "%s/" MT_TRACE_FILE_FMT, trace_dir, (int)getpid());
+	int fd = open(trace_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	struct mt_trace_header h;
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, MT_TRACE_MAGIC, sizeof(h.magic));
+	h.version = MT_TRACE_VERSION;
+	h.header_size = sizeof(h);
+	h.pid = (int32_t)getpid();
+	h.ppid = (int32_t)getppid();
+	h.start_ns = mt_clock_ns(CLOCK_REALTIME);
+	h.session = mt_hdr ? mt_hdr->session : 0;
+	if (mt_hdr)
+		memcpy(h.exe, mt_hdr->exe, sizeof(h.exe));
+	ssize_t n = write(fd, &h, sizeof(h));
+	close(fd);
+	return n == (ssize_t)sizeof(h) ? 0 : -1;
+}
+
+static void write_known_modules(void)
+{
+	if (!mt_hdr)
+		return;
+	const struct mt_module *m = (const struct mt_module *)((char *)mt_hdr + MT_MODULES_OFFSET);
+	uint32_t n = __atomic_load_n(&mt_hdr->nmodules, __ATOMIC_ACQUIRE);
+	for (uint32_t i = 0; i < n && i < MT_MAX_MODULES; i++)
+		trace_module(m[i].start, m[i].end, m[i].offset, m[i].path);
+}
+
+void trace_init(void)
+{
+	const char *dir = getenv(MT_ENV_TRACE);
+	if (!dir || !*dir || strlen(dir) >= sizeof(trace_dir) || !mt_hdr)
+		return;
+	snprintf(trace_dir, sizeof(trace_dir), "%s", dir);
+	if (create_file() != 0) {
+		__atomic_store_n(&mt_hdr->trace_errno, errno ? errno : EIO, __ATOMIC_RELAXED);
+		return;
+	}
+	__atomic_store_n(&mt_trace_on, true, __ATOMIC_RELAXED);
+	trace_clock(0);
+	write_known_modules();
+}
+
+void trace_clock(uint64_t ticks_hz)
+{
+	struct mt_tb_clock c = {
+		.ticks = mt_ticks(),
+		.realtime_ns = mt_clock_ns(CLOCK_REALTIME),
+		.monotonic_ns = mt_clock_ns(CLOCK_MONOTONIC),
+		.ticks_hz = ticks_hz,
+	};
+	write_block(MT_TB_CLOCK, 0, &c, sizeof(c), NULL, 0);
+}
+
+void trace_stack(uint32_t id, uint32_t depth, uint32_t flags, const uint64_t *frames)
+{
+	struct mt_tb_stack s = { .id = id, .depth = depth, .flags = flags };
+	write_block(MT_TB_STACK, 0, &s, sizeof(s), frames, depth * sizeof(frames[0]));
+}
+
+void trace_module(uint64_t start, uint64_t end, uint64_t offset, const char *path)
+{
+	struct mt_tb_module m = { .start = start, .end = end, .offset = offset };
+	write_block(MT_TB_MODULE, 0, &m, sizeof(m), path, strlen(path) + 1);
+}
+
+static void thread_record(int32_t tid, uint32_t what, uint32_t slot, const char *name,
+			  uint64_t cpu_ns)
+{
+	struct mt_tb_thread t = { .what = what, .slot = slot,
+				  .time_ns = mt_clock_ns(CLOCK_REALTIME), .cpu_ns = cpu_ns };
+	if (name)
+		memcpy(t.name, name, sizeof(t.name));
+	write_block(MT_TB_THREAD, tid, &t, sizeof(t), NULL, 0);
+}
+
+struct mt_tbuf *trace_thread_start(int tid, uint32_t slot, const char *name)
+{
+	if (!__atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED) || slot >= MT_MAX_SLOTS)
+		return NULL;
+	struct mt_tbuf *tb;
+	pthread_mutex_lock(&free_lock);
+	tb = free_bufs;
+	if (tb)
+		free_bufs = tb->next_free;
+	pthread_mutex_unlock(&free_lock);
+	if (!tb) {
+		void *p = mmap(NULL, sizeof(*tb), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return NULL;
+		tb = p;
+	}
+	memset(tb, 0, offsetof(struct mt_tbuf, nbuf));
+	tb->tid = tid;
+	tb->slot = slot;
+	thread_record(tid, MT_THREAD_START, slot, name, 0);
+	__atomic_store_n(&all_bufs[slot], tb, __ATOMIC_RELEASE);
+	return tb;
+}
+
+static void lock_buf(struct mt_tbuf *tb)
+{
+	while (__atomic_exchange_n(&tb->lock, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static void unlock_buf(struct mt_tbuf *tb)
+{
+	__atomic_store_n(&tb->lock, 0, __ATOMIC_RELEASE);
+}
+
+static void write_stream(struct mt_tbuf *tb, struct mt_tstream *st, const unsigned char *data,
+			 uint32_t used, uint32_t flags)
+{
+	if (used == 0)
+		return;
+	struct mt_tb_events e = { .base_ticks = st->base_ticks, .count = st->count,
+				  .flags = flags };
+	if (write_block(MT_TB_EVENTS, tb->tid, &e, sizeof(e), data, used) == 0)
+		__atomic_fetch_add(&events_written, st->count, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_add(&events_lost, st->count, __ATOMIC_RELAXED);
+}
+
+/* Owner side; the caller holds tb->busy, so nothing appends meanwhile. */
+void trace_flush(struct mt_tbuf *tb)
+{
+	lock_buf(tb);
+	if (!tb->closed) {
+		/* Nested events first: they happened before whatever the owner
+		 * appends after this flush. */
+		write_stream(tb, &tb->nested, tb->nbuf, tb->nested.used, MT_EVENTS_NESTED);
+		write_stream(tb, &tb->main, tb->buf, tb->main.used, 0);
+	} else {
+		__atomic_fetch_add(&events_lost, tb->main.count + tb->nested.count,
+				   __ATOMIC_RELAXED);
+	}
+	memset(&tb->main, 0, sizeof(tb->main));
+	memset(&tb->nested, 0, sizeof(tb->nested));
+	unlock_buf(tb);
+}
+
+void trace_event_nested(struct mt_tbuf *tb, unsigned op, uint64_t a, uint64_t b, uint64_t size,
+			uint64_t usable, uint64_t extra, struct mt_sampled sm)
+{
+	/* Only the thread itself appends here, from a signal handler that
+	 * interrupted an append; a handler interrupting this one is lost. */
+	if (__atomic_exchange_n(&tb->busy, 2, __ATOMIC_RELAXED) == 2 ||
+	    tb->nested.used > MT_TBUF_NESTED - MT_EVENT_MAX) {
+		__atomic_fetch_add(&events_lost, 1, __ATOMIC_RELAXED);
+		if (mt_hdr)
+			__atomic_fetch_add(&mt_hdr->trace_lost, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	trace_encode(&tb->nested, tb->nbuf, op, a, b, size, usable, extra, sm, mt_ticks());
+	__atomic_store_n(&tb->busy, 1, __ATOMIC_RELAXED);
+}
+
+void trace_thread_exit(struct mt_tbuf *tb, const char *name, uint64_t cpu_ns)
+{
+	__atomic_store_n(&tb->busy, 1, __ATOMIC_RELAXED);
+	trace_flush(tb);
+	thread_record(tb->tid, MT_THREAD_EXIT, tb->slot, name, cpu_ns);
+	if (tb->slot < MT_MAX_SLOTS)
+		__atomic_store_n(&all_bufs[tb->slot], NULL, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&free_lock);
+	tb->next_free = free_bufs;
+	free_bufs = tb;
+	pthread_mutex_unlock(&free_lock);
+}
+
+void trace_finish(void)
+{
+	if (!__atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED))
+		return;
+	/* Threads still running: what they have appended so far goes out;
+	 * what they append after this is lost with the process. */
+	for (uint32_t i = 0; i < MT_MAX_SLOTS; i++) {
+		struct mt_tbuf *tb = __atomic_load_n(&all_bufs[i], __ATOMIC_ACQUIRE);
+		if (!tb || __atomic_exchange_n(&tb->lock, 1, __ATOMIC_ACQUIRE))
+			continue;
+		uint32_t nused = __atomic_load_n(&tb->nested.used, __ATOMIC_ACQUIRE);
+		uint32_t used = __atomic_load_n(&tb->main.used, __ATOMIC_ACQUIRE);
+		write_stream(tb, &tb->nested, tb->nbuf, nused, MT_EVENTS_NESTED);
+		write_stream(tb, &tb->main, tb->buf, used, 0);
+		tb->closed = 1;
+		unlock_buf(tb);
+	}
+	struct mt_tb_end e = { .realtime_ns = mt_clock_ns(CLOCK_REALTIME),
+			       .events = __atomic_load_n(&events_written, __ATOMIC_RELAXED),
+			       .lost = __atomic_load_n(&events_lost, __ATOMIC_RELAXED) };
+	write_block(MT_TB_END, 0, &e, sizeof(e), NULL, 0);
+	__atomic_store_n(&mt_trace_on, false, __ATOMIC_RELAXED);
+}
+
+void trace_fork_child(struct mt_tbuf *own)
+{
+	/* The parent writes out what its threads appended; the child starts
+	 * its own file, and the forking thread's buffer starts empty. */
+	for (uint32_t i = 0; i < MT_MAX_SLOTS; i++)
+		all_bufs[i] = NULL;
+	free_bufs = NULL;
+	pthread_mutex_init(&free_lock, NULL);
+	events_written = events_lost = 0;
+	if (own) {
+		memset(&own->main, 0, sizeof(own->main));
+		memset(&own->nested, 0, sizeof(own->nested));
+		own->lock = 0;
+		own->busy = 0;
+		own->closed = 1;  /* it belonged to the parent's thread */
+	}
+	if (!__atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED))
+		return;
+	__atomic_store_n(&mt_trace_on, false, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,149 @@
+/*
+ * trace.h - the collector's writer of the full binary trace (--trace DIR):
+ * every allocation event of every thread, in per-thread buffers that the
+ * thread appends to without locks or system calls and writes out, one
+ * block at a time, when a buffer fills, when the thread exits and when the
+ * process ends.  Rare records (threads, stacks, modules, clock pairs) are
+ * written directly.  Format: trace_format.h and memtop-trace(5).
+ */
+#ifndef MEMTOP_TRACE_H
+#define MEMTOP_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clock.h"
+#include "trace_format.h"
+
+#ifndef MT_HIDDEN
+#define MT_HIDDEN __attribute__((visibility("hidden")))
+#endif
+
+#define MT_TBUF_SIZE    65536u
+#define MT_TBUF_NESTED  4096u
+#define MT_EVENT_MAX    80u      /* longest encoded event */
+
+struct mt_tstream {
+	uint32_t used, count;
+	uint64_t base_ticks, last_ticks;
+	uint64_t prev_ptr;
+};
+
+/* One thread's buffers; never unmapped (the process-end flush may read
+ * them), reused by later threads. */
+struct mt_tbuf {
+	int32_t tid;
+	uint32_t slot;
+	int busy;                   /* an append is under way (signal nesting) */
+	int lock;                   /* held while writing out */
+	int closed;                 /* written out at process end: no more */
+	struct mt_tbuf *next_free;
+	struct mt_tstream main, nested;
+	unsigned char nbuf[MT_TBUF_NESTED];
+	unsigned char buf[MT_TBUF_SIZE];
+};
+
+/* A sampled event's stack, for the trace; weight 0: not sampled. */
+struct mt_sampled {
+	uint64_t weight;
+	uint32_t stack_id;
+};
+
+MT_HIDDEN extern bool mt_trace_on;
+
+/* From MT_ENV_TRACE, after registry_init: create this process's file. */
+MT_HIDDEN void trace_init(void);
+MT_HIDDEN struct mt_tbuf *trace_thread_start(int tid, uint32_t slot, const char *name);
+MT_HIDDEN void trace_thread_exit(struct mt_tbuf *tb, const char *name, uint64_t cpu_ns);
+MT_HIDDEN void trace_stack(uint32_t id, uint32_t depth, uint32_t flags, const uint64_t *frames);
+MT_HIDDEN void trace_module(uint64_t start, uint64_t end, uint64_t offset, const char *path);
+MT_HIDDEN void trace_clock(uint64_t ticks_hz);
+/* Process end: write out every thread's buffer and the end record. */
+MT_HIDDEN void trace_finish(void);
+MT_HIDDEN void trace_fork_child(struct mt_tbuf *own);
+
+/* Write out tb's main stream (it is full, or the thread is leaving). */
+MT_HIDDEN void trace_flush(struct mt_tbuf *tb);
+/* An event arriving while another is being appended (signal handler). */
+MT_HIDDEN void trace_event_nested(struct mt_tbuf *tb, unsigned op, uint64_t a, uint64_t b,
+				  uint64_t size, uint64_t usable, uint64_t extra,
+				  struct mt_sampled sm);
+
+/* Encode one event at buf + st->used (room for MT_EVENT_MAX bytes). */
+static inline void trace_encode(struct mt_tstream *st, unsigned char *buf, unsigned op,
+				uint64_t a, uint64_t b, uint64_t size, uint64_t usable,
+				uint64_t extra, struct mt_sampled sm, uint64_t now)
+{
+	if (st->count == 0) {
+		st->base_ticks = now;
+		st->last_ticks = now;
+		st->prev_ptr = 0;
+	}
+	unsigned char *p = buf + st->used;
+	unsigned char *start = p;
+	if (sm.weight)
+		op |= MT_EVF_SAMPLED;
+	*p++ = (unsigned char)op;
+	p = mt_put_varint(p, now - st->last_ticks);
+	switch (op & MT_EV_OP_MASK) {
+	case MT_EV_ALLOC:
+		p = mt_put_varint(p, mt_zigzag((int64_t)(a - st->prev_ptr)));
+		p = mt_put_varint(p, size);
+		p = mt_put_varint(p, usable - size);
+		if (op & MT_EVF_ALIGN)
+			p = mt_put_varint(p, extra);
+		st->prev_ptr = a;
+		break;
+	case MT_EV_FREE:
+		p = mt_put_varint(p, mt_zigzag((int64_t)(a - st->prev_ptr)));
+		p = mt_put_varint(p, usable);
+		st->prev_ptr = a;
+		break;
+	case MT_EV_REALLOC:
+		p = mt_put_varint(p, mt_zigzag((int64_t)(a - st->prev_ptr)));
+		p = mt_put_varint(p, mt_zigzag((int64_t)(b - a)));
+		p = mt_put_varint(p, size);
+		p = mt_put_varint(p, usable - size);
+		p = mt_put_varint(p, extra);
+		st->prev_ptr = b;
+		break;
+	case MT_EV_REALLOC_FREE:
+		p = mt_put_varint(p, mt_zigzag((int64_t)(a - st->prev_ptr)));
+		p = mt_put_varint(p, extra);
+		st->prev_ptr = a;
+		break;
+	default:
+		p = mt_put_varint(p, size);
+		break;
+	}
+	if (sm.weight) {
+		p = mt_put_varint(p, sm.stack_id);
+		p = mt_put_varint(p, sm.weight);
+	}
+	st->count++;
+	st->last_ticks = now;
+	/* release: the process-end flush, from another thread, reads up to used */
+	__atomic_store_n(&st->used, st->used + (uint32_t)(p - start), __ATOMIC_RELEASE);
+}
+
+/* Append one event.  a, b: pointers (see trace_format.h for which);
+ * extra: alignment (MT_EVF_ALIGN) or old usable size (realloc). */
+static inline void trace_event(struct mt_tbuf *tb, unsigned op, uint64_t a, uint64_t b,
+			       uint64_t size, uint64_t usable, uint64_t extra,
+			       struct mt_sampled sm)
+{
+	if (__builtin_expect(__atomic_load_n(&tb->busy, __ATOMIC_RELAXED) != 0, 0)) {
+		trace_event_nested(tb, op, a, b, size, usable, extra, sm);
+		return;
+	}
+	__atomic_store_n(&tb->busy, 1, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (__builtin_expect(tb->main.used > MT_TBUF_SIZE - MT_EVENT_MAX, 0))
+		trace_flush(tb);
+	trace_encode(&tb->main, tb->buf, op, a, b, size, usable, extra, sm, mt_ticks());
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&tb->busy, 0, __ATOMIC_RELAXED);
+}
+
+#endif

@@ -1,0 +1,193 @@
+/*
+ * trace_format.h - the versioned layout of a memtop trace (memtop-trace(5)).
+ *
+ * A trace is a directory.  Every traced process appends to its own file,
+ * MT_TRACE_FILE_FMT with its pid: a file header, then blocks.  memtop adds
+ * MT_TRACE_SESSION_FILE with the session's description and the periodic
+ * process metrics.  A block is a fixed header (type, payload size, tid,
+ * checksum of the payload) and its payload; a reader that meets a block
+ * type it does not know skips it by its size, and one whose checksum does
+ * not match is reported as damaged at its offset.  Blocks are written with
+ * one write(2) each on a file opened O_APPEND, so a process killed at any
+ * moment leaves whole blocks only (at worst a torn last block, which the
+ * reader reports and stops at).
+ *
+ * Events (block MT_TB_EVENTS) are the allocation calls of one thread, in
+ * order, each a byte of op and flags followed by unsigned LEB128 varints:
+ *
+ *   dt            time-stamp ticks since the previous event of the block
+ *                 (the first: since the block's base)
+ *   MT_EV_ALLOC   ptr delta (zigzag, from the block's previous pointer),
+ *                 size, usable - size; MT_EVF_ALIGN: alignment
+ *   MT_EV_FREE    ptr delta (zigzag), usable size
+ *   MT_EV_REALLOC old ptr delta (zigzag), new ptr delta from old (zigzag),
+ *                 size, new usable - size, old usable
+ *   MT_EV_REALLOC_FREE  old ptr delta (zigzag), old usable (realloc(p, 0))
+ *   MT_EV_FAILED  size (the request that returned NULL)
+ *   then, with MT_EVF_SAMPLED: stack id, weight (units of 1/MT_WEIGHT_ONE)
+ *
+ * Times are time-stamp ticks; MT_TB_CLOCK blocks pair ticks with the
+ * clocks so a reader converts them (linear between the nearest pairs).
+ */
+#ifndef MEMTOP_TRACE_FORMAT_H
+#define MEMTOP_TRACE_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MT_TRACE_MAGIC        "MTTRACE\x01"
+#define MT_TRACE_VERSION      1u
+#define MT_TRACE_FILE_FMT     "trace.%d.mtt"
+#define MT_TRACE_SESSION_FILE "session.mtt"
+#define MT_ENV_TRACE          "MEMTOP_TRACE"   /* trace directory */
+#define MT_TRACE_EXE_LEN      256u
+
+struct mt_trace_header {
+	char     magic[8];
+	uint32_t version;
+	uint32_t header_size;       /* sizeof(struct mt_trace_header) */
+	int32_t  pid;               /* 0 in the session file */
+	int32_t  ppid;
+	uint64_t start_ns;          /* CLOCK_REALTIME */
+	uint64_t session;           /* MEMTOP_SESSION, 0 if none */
+	char     exe[MT_TRACE_EXE_LEN];
+};
+
+struct mt_trace_block {
+	uint32_t type;              /* MT_TB_* */
+	uint32_t size;              /* payload bytes that follow */
+	int32_t  tid;               /* thread the block is about, 0: process */
+	uint32_t check;             /* mt_trace_check() of the payload */
+};
+
+enum mt_trace_block_type {
+	MT_TB_THREAD = 1,           /* struct mt_tb_thread */
+	MT_TB_EVENTS = 2,           /* struct mt_tb_events, then events */
+	MT_TB_STACK = 3,            /* struct mt_tb_stack, then depth frames */
+	MT_TB_MODULE = 4,           /* struct mt_tb_module, then the path, NUL-terminated */
+	MT_TB_CLOCK = 5,            /* struct mt_tb_clock */
+	MT_TB_METRICS = 6,          /* struct mt_tb_metrics (session file) */
+	MT_TB_END = 7,              /* struct mt_tb_end: the process finished writing */
+	MT_TB_SESSION = 8,          /* struct mt_tb_session, then the command line */
+};
+
+#define MT_THREAD_START 0u
+#define MT_THREAD_EXIT  1u
+
+struct mt_tb_thread {
+	uint32_t what;              /* MT_THREAD_START or MT_THREAD_EXIT */
+	uint32_t slot;
+	uint64_t time_ns;           /* CLOCK_REALTIME */
+	uint64_t cpu_ns;            /* at exit: thread CPU time, else 0 */
+	char     name[16];
+};
+
+#define MT_EVENTS_NESTED 0x1u   /* made by a signal handler interrupting the thread */
+
+struct mt_tb_events {
+	uint64_t base_ticks;
+	uint32_t count;
+	uint32_t flags;             /* MT_EVENTS_* */
+};
+
+struct mt_tb_stack {
+	uint32_t id;
+	uint32_t depth;
+	uint32_t flags;             /* MT_STACK_* of shm_layout.h */
+	uint32_t _pad;
+	/* uint64_t frames[depth] */
+};
+
+struct mt_tb_module {
+	uint64_t start, end, offset;
+};
+
+struct mt_tb_clock {
+	uint64_t ticks;
+	uint64_t realtime_ns;
+	uint64_t monotonic_ns;
+	uint64_t ticks_hz;          /* 0 until calibrated */
+};
+
+/* One sample of memtop's /proc readings (the session file). */
+struct mt_tb_metrics {
+	uint64_t realtime_ns;
+	int32_t  pid;
+	uint32_t threads;
+	uint64_t rss_bytes;         /* UINT64_MAX: unknown */
+	uint64_t cpu_ns;            /* user + system, UINT64_MAX: unknown */
+};
+
+struct mt_tb_end {
+	uint64_t realtime_ns;
+	uint64_t events;            /* events this process wrote */
+	uint64_t lost;              /* events it could not record */
+};
+
+struct mt_tb_session {
+	int32_t  pid;               /* the command's pid */
+	int32_t  exit_status;       /* -1: unknown */
+	uint64_t start_ns, end_ns;  /* CLOCK_REALTIME */
+	/* the command line, NUL-terminated */
+};
+
+enum mt_event_op {
+	MT_EV_ALLOC = 1,
+	MT_EV_FREE = 2,
+	MT_EV_REALLOC = 3,
+	MT_EV_REALLOC_FREE = 4,
+	MT_EV_FAILED = 5,
+};
+#define MT_EV_OP_MASK    0x0fu
+#define MT_EVF_SAMPLED   0x10u
+#define MT_EVF_ALIGN     0x20u
+#define MT_EVF_CALLOC    0x40u
+
+/* FNV-1a, 32 bits: cheap, and enough to tell damage from data. */
+static inline uint32_t mt_trace_check(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+static inline unsigned char *mt_put_varint(unsigned char *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (unsigned char)v;
+	return p;
+}
+
+static inline uint64_t mt_zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static inline int64_t mt_unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* Reads a varint from [*p, end); 0 and *p advanced, or -1 if truncated. */
+static inline int mt_get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+	uint64_t r = 0;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		if (*p >= end)
+			return -1;
+		unsigned char b = *(*p)++;
+		r |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = r;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+#endif

@@ -1,0 +1,167 @@
+#!/bin/sh
+# hostile.sh - input memtop does not control: thread names chosen by the
+# program (markup, quotes, control characters, bytes that are not UTF-8),
+# output paths that are symbolic links or existing files, and every option
+# given nonsense.  (The viewer and the HTML export are not covered here
+# yet: neither exists in this version.)
+. "$(dirname "$0")/lib.sh"
+
+# ---------------------------------------------------------------- thread names
+"$MEMTOP" --batch --json -d 0.3 -o "$WORK/names.json" -- "$PROGS/hostnames" 0.7 > "$WORK/names.out"
+check "names: exit status" "$?" 0
+check "names: program output" "$(cat "$WORK/names.out")" "HOSTNAMES threads=10"
+# q reads every line as strict JSON from UTF-8: a raw control character or
+# a byte that is not UTF-8 would already fail here.
+check "names: every record is valid JSON" "$(q "$WORK/names.json" "len(records) >= 3")" true
+check "names: no raw control byte in the JSON" \
+	"$(python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); print(sum(1 for b in d if b < 32 and b != 10 or b == 127))' "$WORK/names.json")" 0
+# The names as the kernel keeps them (15 bytes), decoded back: escaped, not
+# altered; bytes that are not UTF-8 become U+FFFD.
+python3 - "$WORK/names.json" > "$WORK/names.check" <<'PY'
+import json, sys
+want = ["<script>x</scr", "a\"b\\c'd", "tab\there", "nl\nx\rcr\x1b[2J", "\x7fdel\x01\x02\x03",
+        "\ufffd\ufffdbad-utf8", "\u00e9t\u00e9", "%s%n%x%p", "", "<img src=x>&"]
+recs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+s = recs[-1]
+for name in want:
+    ts = [t for t in s["threads"] if t["name"] == name]
+    print("found" if len(ts) == 1 and ts[0]["allocs"] == 100 else "MISSING", repr(name))
+print("samples", all(sum(1 for t in r["threads"] if t["name"] in want) in (0, len(want))
+                     for r in recs if r["type"] == "sample"))
+PY
+while read -r result name; do
+	check "names: $name reported with its 100 allocations" "$result" found
+done <<EOF
+$(grep -v '^samples' "$WORK/names.check")
+EOF
+check "names: samples carry the same names" "$(sed -n 's/^samples //p' "$WORK/names.check")" True
+
+# Text output: no control character reaches the terminal (they become '?'),
+# markup is shown as it is.
+"$MEMTOP" --batch -d 0.3 -o "$WORK/names.txt" -- "$PROGS/hostnames" 0.7 > /dev/null
+check "names text: exit status" "$?" 0
+check "names text: no control byte" \
+	"$(python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); print(sum(1 for b in d if b < 32 and b != 10 or b == 127))' "$WORK/names.txt")" 0
+grep -q ' <script>x</scr ' "$WORK/names.txt" && pass "names text: markup shown as text" \
+	|| fail "names text: '<script>x</scr' row missing"
+grep -q ' nl?x?cr?\[2J ' "$WORK/names.txt" && pass "names text: control characters shown as '?'" \
+	|| fail "names text: control characters not replaced"
+# Columns stay aligned whatever the name: the STATE column starts at the
+# same display column on every thread row (é is one column, two bytes).
+check "names text: rows aligned with a UTF-8 name" \
+	"$(python3 - "$WORK/names.txt" <<'PY'
+import sys
+cols = set()
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    for state in (" run ", " sleep ", " exited ", " zombie ", " stopped "):
+        i = line.find(state)
+        if i > 0 and line[:9].strip().isdigit():
+            cols.add(i)
+            break
+print(len(cols))
+PY
+)" 1
+
+# ---------------------------------------------------------------- output paths
+# -o onto a symbolic link: refused, the link's target untouched, the
+# command not started.
+echo precious > "$WORK/victim"
+ln -s "$WORK/victim" "$WORK/link"
+"$MEMTOP" --batch -o "$WORK/link" -- sh -c "touch '$WORK/ran-link'" 2> "$WORK/err"
+check "symlink: exit 1" "$?" 1
+check "symlink: target untouched" "$(cat "$WORK/victim")" precious
+[ ! -e "$WORK/ran-link" ] && pass "symlink: command not started" || fail "symlink: command ran"
+grep -q "cannot write $WORK/link" "$WORK/err" && pass "symlink: names the file" \
+	|| fail "symlink: message '$(cat "$WORK/err")'"
+# a dangling link must not create its target
+ln -s "$WORK/nowhere.json" "$WORK/dangling"
+"$MEMTOP" --batch -o "$WORK/dangling" -- true 2> /dev/null
+check "dangling symlink: exit 1" "$?" 1
+[ ! -e "$WORK/nowhere.json" ] && pass "dangling symlink: nothing created through it" \
+	|| fail "dangling symlink: followed"
+# -o onto a directory
+mkdir "$WORK/adir"
+"$MEMTOP" --batch -o "$WORK/adir" -- true 2> "$WORK/err"
+check "directory: exit 1" "$?" 1
+grep -q "cannot write $WORK/adir: Is a directory" "$WORK/err" && pass "directory: says so" \
+	|| fail "directory: message '$(cat "$WORK/err")'"
+
+# An existing file: today's policy is to replace it entirely (truncate,
+# then write): what is left is this session's report and nothing of the
+# old content.
+python3 -c 'print("old " * 100000)' > "$WORK/existing.json"
+"$MEMTOP" --batch --json -o "$WORK/existing.json" -- true
+check "existing file: exit status" "$?" 0
+check "existing file: replaced by the report alone" \
+	"$(q "$WORK/existing.json" "[r['type'] for r in records]")" "['summary']"
+
+# ---------------------------------------------------------------- option fuzzing
+# usage NAME PATTERN ARGS...: exit 2, one line on stderr naming PATTERN,
+# nothing on stdout, the command not run.
+usage() {
+	desc=$1; pat=$2; shift 2
+	rm -f "$WORK/ran"
+	"$MEMTOP" "$@" < /dev/null > "$WORK/out" 2> "$WORK/err"
+	rc=$?
+	ok=1
+	[ "$rc" = 2 ] || ok=0
+	[ "$(wc -l < "$WORK/err")" = 1 ] || ok=0
+	[ ! -s "$WORK/out" ] || ok=0
+	[ ! -e "$WORK/ran" ] || ok=0
+	grep -q -- "$pat" "$WORK/err" || ok=0
+	if [ $ok = 1 ]; then
+		pass "$desc"
+	else
+		fail "$desc: exit $rc, stderr '$(head -c 300 "$WORK/err")', stdout $(wc -c < "$WORK/out") bytes"
+	fi
+}
+# Every option that takes a value, as --help lists them (new ones are
+# fuzzed too): paths (FILE, DIR) may be anything but empty; every other
+# value is a number, and these are not numbers, or not sensible ones.
+"$MEMTOP" --help | sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}\(--[a-z-]*\) \([A-Z][A-Z.a-z]*\).*/\2 \3/p' \
+	> "$WORK/options"
+check "options with values found in --help" \
+	"$(grep -c -e '^--interval SECS' -e '^--output FILE' -e '^--attach PID' -e '^--sample-small R' "$WORK/options")" 4
+while read -r long meta; do
+	short=$("$MEMTOP" --help | sed -n "s/^ *\(-[a-zA-Z]\), $long .*/\1/p")
+	for o in $long $short; do
+		case $meta in
+		FILE*|DIR)
+			usage "$o '': refused" "$long" --batch "$o" "" -- sh -c "touch '$WORK/ran'" ;;
+		*)
+			for v in "" -1 -0.5 nan NaN -nan inf -inf infinity 1e999 -1e999 \
+				99999999999999999999999 abc 1s " 1" "1 " 1,5 0.5.5 "1 2" 0x 1e "$(printf '\t')"; do
+				usage "$o '$v': refused" "$long" --batch "$o" "$v" -- sh -c "touch '$WORK/ran'"
+			done ;;
+		esac
+		usage "$o without its value" "$long" --batch "$o"
+	done
+	usage "$long=(empty)" "$long" --batch "$long=" -- true
+done < "$WORK/options"
+# out of range, though numbers
+usage "interval below 0.05 s" --interval --batch -d 0.01 -- true
+usage "interval above an hour" --interval --batch -d 3601 -- true
+usage "duration 0" --duration --batch --duration 0 -- true
+usage "rate above 1" --sample-medium --batch --sample-medium 1.5 -- true
+usage "medium threshold not below large" --medium-threshold \
+	--batch --medium-threshold 65536 --large-threshold 2048 -- true
+usage "attach pid 0" --attach --attach 0
+usage "attach pid above INT_MAX" --attach --attach 4294967296
+# flags given values, unknown and ambiguous options
+for flag in batch json no-stacks help version; do
+	usage "--$flag=yes" "--$flag" "--$flag=yes" -- true
+done
+usage "unknown long option" --frobnicate --batch --frobnicate 3 -- true
+usage "unknown short option" "'-x'" --batch -x -- true
+usage "ambiguous prefix" "--sample" --batch --sample 0.5 -- true
+usage "empty option name" "option '--" --batch --= -- true
+# Values are quoted in the message as they were typed: a newline in one
+# breaks the one-line rule, an escape sequence reaches the terminal.
+"$MEMTOP" --batch -d "$(printf '1\n2')" -- true 2> "$WORK/err"
+check "value with a newline: exit 2" "$?" 2
+check "value with a newline: message on one line" "$(wc -l < "$WORK/err")" 1
+"$MEMTOP" --batch -d "$(printf '\033[31mred')" -- true 2> "$WORK/err"
+check "value with an escape sequence: exit 2" "$?" 2
+check "value with an escape sequence: not echoed raw" \
+	"$(python3 -c 'import sys; print(b"\x1b" in open(sys.argv[1], "rb").read())' "$WORK/err")" False
+finish
