@@ -354,6 +354,9 @@ static void test_forward_without_child(void **state)
 	(void)state;
 	/* pid 0 must never reach kill(): it would signal our whole group. */
 	static struct launcher idle;
+	/* A shell starts background jobs with SIGINT ignored, and the launcher
+	 * rightly keeps an inherited SIG_IGN (test_forward_keeps_nohup). */
+	signal(SIGINT, SIG_DFL);
 	launcher_forward_signals(&idle);
 	unsigned before = launcher_signal_count();
 	assert_int_equal(raise(SIGINT), 0);
