@@ -38,6 +38,7 @@ struct mt_tls {
 	struct mt_slot *slot;
 	struct mt_sampler smp;
 	struct mt_tbuf *tb;         /* --trace: this thread's buffer */
+	uint32_t tb_gen;            /* the trace generation tb belongs to */
 };
 static __thread struct mt_tls mt_tls __attribute__((tls_model("initial-exec")));
 
@@ -138,8 +139,6 @@ static __attribute__((noinline)) struct mt_slot *register_thread(struct mt_tls *
 	struct mt_slot *s = registry_register();
 	if ((uintptr_t)s > MT_SLOT_SPECIAL) {
 		stacks_thread_init(&t->smp, s);
-		if (mt_trace_on)
-			t->tb = trace_thread_start(s->tid, s->index, s->name);
 		if (exit_key_ok)
 			pthread_setspecific(exit_key, s);
 	}
@@ -182,12 +181,31 @@ static inline struct mt_sampled maybe_sample(struct mt_tls *t, struct mt_slot *s
 	return (struct mt_sampled){ 0, 0 };
 }
 
+/* A trace started since this thread's last event (or it never had one). */
+static __attribute__((noinline, cold)) void trace_rebind(struct mt_tls *t)
+{
+	int saved = errno;
+	t->guard++;
+	struct mt_slot *s = t->slot;
+	if ((uintptr_t)s > MT_SLOT_SPECIAL)
+		t->tb = trace_attach(t->tb, s->tid, s->index, s->name);
+	t->tb_gen = __atomic_load_n(&mt_trace_gen, __ATOMIC_ACQUIRE);
+	t->guard--;
+	errno = saved;
+}
+
 /* --trace: record the event in the calling thread's buffer.  Not for the
- * collector's own calls (guard), which are not counted either. */
+ * collector's own calls (guard), which are not counted either.  When no
+ * trace runs this is one load of a flag nobody writes. */
 #define TRACE(t, ...)                                                      \
 	do {                                                               \
-		if (mt_unlikely((t)->tb != NULL) && !(t)->guard)           \
-			trace_event((t)->tb, __VA_ARGS__);                 \
+		if (mt_unlikely(__atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED)) && \
+		    !(t)->guard) {                                         \
+			if (mt_unlikely((t)->tb_gen != mt_trace_gen))      \
+				trace_rebind(t);                           \
+			if ((t)->tb)                                       \
+				trace_event((t)->tb, __VA_ARGS__);         \
+		}                                                          \
 	} while (0)
 
 static const struct mt_sampled no_sample;
@@ -487,6 +505,7 @@ static void thread_exit(void *arg)
 	if (mt_tls.tb) {
 		trace_thread_exit(mt_tls.tb, s->name, s->cpu_ns);
 		mt_tls.tb = NULL;
+		mt_tls.tb_gen = 0;
 	}
 	mt_tls.guard--;
 	errno = saved;
@@ -510,6 +529,7 @@ static void fork_child(void)
 	stacks_fork_child();
 	trace_fork_child(mt_tls.tb);
 	mt_tls.tb = NULL;
+	mt_tls.tb_gen = 0;
 	mt_tls.slot = MT_SLOT_NONE;
 	mt_tls.guard--;
 }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -36,8 +37,12 @@ static struct mt_tbuf *all_bufs[MT_MAX_SLOTS];
 static struct mt_tbuf *free_bufs;
 static pthread_mutex_t free_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static int first_error;
+
 static void trace_fail(int err)
 {
+	if (!first_error)
+		first_error = err ? err : EIO;
 	if (!__atomic_exchange_n(&mt_trace_on, false, __ATOMIC_RELAXED))
 		return;
 	if (mt_hdr)
@@ -111,19 +116,44 @@ static void write_known_modules(void)
 		trace_module(m[i].start, m[i].end, m[i].offset, m[i].path);
 }
 
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+static int only_tid;                   /* tracing one thread only, else 0 */
+uint32_t mt_trace_gen;
+
+int trace_start(const char *dir, bool this_thread_only)
+{
+	if (!mt_hdr)
+		return ENODEV;
+	if (!dir || !*dir || strlen(dir) >= sizeof(trace_dir))
+		return EINVAL;
+	pthread_mutex_lock(&start_lock);
+	if (__atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED)) {
+		pthread_mutex_unlock(&start_lock);
+		return EBUSY;
+	}
+	snprintf(trace_dir, sizeof(trace_dir), "%s", dir);
+	if (create_file() != 0) {
+		int err = errno ? errno : EIO;
+		__atomic_store_n(&mt_hdr->trace_errno, err, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&start_lock);
+		return err;
+	}
+	events_written = events_lost = 0;
+	first_error = 0;
+	only_tid = this_thread_only ? (int)syscall(SYS_gettid) : 0;
+	__atomic_fetch_add(&mt_trace_gen, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&mt_trace_on, true, __ATOMIC_RELEASE);
+	trace_clock(0);
+	write_known_modules();
+	pthread_mutex_unlock(&start_lock);
+	return 0;
+}
+
 void trace_init(void)
 {
 	const char *dir = getenv(MT_ENV_TRACE);
-	if (!dir || !*dir || strlen(dir) >= sizeof(trace_dir) || !mt_hdr)
-		return;
-	snprintf(trace_dir, sizeof(trace_dir), "%s", dir);
-	if (create_file() != 0) {
-		__atomic_store_n(&mt_hdr->trace_errno, errno ? errno : EIO, __ATOMIC_RELAXED);
-		return;
-	}
-	__atomic_store_n(&mt_trace_on, true, __ATOMIC_RELAXED);
-	trace_clock(0);
-	write_known_modules();
+	if (dir && *dir)
+		trace_start(dir, false);
 }
 
 void trace_clock(uint64_t ticks_hz)
@@ -159,16 +189,21 @@ static void thread_record(int32_t tid, uint32_t what, uint32_t slot, const char 
 	write_block(MT_TB_THREAD, tid, &t, sizeof(t), NULL, 0);
 }
 
-struct mt_tbuf *trace_thread_start(int tid, uint32_t slot, const char *name)
+struct mt_tbuf *trace_attach(struct mt_tbuf *old, int tid, uint32_t slot, const char *name)
 {
-	if (!__atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED) || slot >= MT_MAX_SLOTS)
-		return NULL;
-	struct mt_tbuf *tb;
-	pthread_mutex_lock(&free_lock);
-	tb = free_bufs;
-	if (tb)
-		free_bufs = tb->next_free;
-	pthread_mutex_unlock(&free_lock);
+	if (!__atomic_load_n(&mt_trace_on, __ATOMIC_ACQUIRE) || slot >= MT_MAX_SLOTS ||
+	    (only_tid && tid != only_tid))
+		return old && old->closed ? old : NULL;
+	struct mt_tbuf *tb = old;
+	if (tb && !tb->closed)
+		return tb;
+	if (!tb) {
+		pthread_mutex_lock(&free_lock);
+		tb = free_bufs;
+		if (tb)
+			free_bufs = tb->next_free;
+		pthread_mutex_unlock(&free_lock);
+	}
 	if (!tb) {
 		void *p = mmap(NULL, sizeof(*tb), PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -245,8 +280,10 @@ void trace_event_nested(struct mt_tbuf *tb, unsigned op, uint64_t a, uint64_t b,
 void trace_thread_exit(struct mt_tbuf *tb, const char *name, uint64_t cpu_ns)
 {
 	__atomic_store_n(&tb->busy, 1, __ATOMIC_RELAXED);
-	trace_flush(tb);
-	thread_record(tb->tid, MT_THREAD_EXIT, tb->slot, name, cpu_ns);
+	if (!tb->closed && __atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED)) {
+		trace_flush(tb);
+		thread_record(tb->tid, MT_THREAD_EXIT, tb->slot, name, cpu_ns);
+	}
 	if (tb->slot < MT_MAX_SLOTS)
 		__atomic_store_n(&all_bufs[tb->slot], NULL, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&free_lock);
@@ -255,20 +292,26 @@ void trace_thread_exit(struct mt_tbuf *tb, const char *name, uint64_t cpu_ns)
 	pthread_mutex_unlock(&free_lock);
 }
 
-void trace_finish(void)
+int trace_stop(void)
 {
-	if (!__atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED))
-		return;
+	pthread_mutex_lock(&start_lock);
+	if (!__atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED)) {
+		pthread_mutex_unlock(&start_lock);
+		return first_error ? first_error : EINVAL;
+	}
 	/* Threads still running: what they have appended so far goes out;
-	 * what they append after this is lost with the process. */
+	 * what they append after this is not written (their buffers are
+	 * closed until they take a new one at the next start). */
 	for (uint32_t i = 0; i < MT_MAX_SLOTS; i++) {
 		struct mt_tbuf *tb = __atomic_load_n(&all_bufs[i], __ATOMIC_ACQUIRE);
 		if (!tb || __atomic_exchange_n(&tb->lock, 1, __ATOMIC_ACQUIRE))
 			continue;
 		uint32_t nused = __atomic_load_n(&tb->nested.used, __ATOMIC_ACQUIRE);
 		uint32_t used = __atomic_load_n(&tb->main.used, __ATOMIC_ACQUIRE);
-		write_stream(tb, &tb->nested, tb->nbuf, nused, MT_EVENTS_NESTED);
-		write_stream(tb, &tb->main, tb->buf, used, 0);
+		if (!tb->closed) {
+			write_stream(tb, &tb->nested, tb->nbuf, nused, MT_EVENTS_NESTED);
+			write_stream(tb, &tb->main, tb->buf, used, 0);
+		}
 		tb->closed = 1;
 		unlock_buf(tb);
 	}
@@ -276,7 +319,15 @@ void trace_finish(void)
 			       .events = __atomic_load_n(&events_written, __ATOMIC_RELAXED),
 			       .lost = __atomic_load_n(&events_lost, __ATOMIC_RELAXED) };
 	write_block(MT_TB_END, 0, &e, sizeof(e), NULL, 0);
-	__atomic_store_n(&mt_trace_on, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&mt_trace_on, false, __ATOMIC_RELEASE);
+	int err = first_error;
+	pthread_mutex_unlock(&start_lock);
+	return err;
+}
+
+void trace_finish(void)
+{
+	trace_stop();
 }
 
 void trace_fork_child(struct mt_tbuf *own)
@@ -287,6 +338,7 @@ void trace_fork_child(struct mt_tbuf *own)
 		all_bufs[i] = NULL;
 	free_bufs = NULL;
 	pthread_mutex_init(&free_lock, NULL);
+	pthread_mutex_init(&start_lock, NULL);
 	events_written = events_lost = 0;
 	if (own) {
 		memset(&own->main, 0, sizeof(own->main));

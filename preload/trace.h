@@ -51,15 +51,27 @@ struct mt_sampled {
 };
 
 MT_HIDDEN extern bool mt_trace_on;
+/* Incremented at every start: a thread whose buffer belongs to an older
+ * generation takes a new one (trace_attach) at its next event. */
+MT_HIDDEN extern uint32_t mt_trace_gen;
 
 /* From MT_ENV_TRACE, after registry_init: create this process's file. */
 MT_HIDDEN void trace_init(void);
-MT_HIDDEN struct mt_tbuf *trace_thread_start(int tid, uint32_t slot, const char *name);
+/* Start tracing into dir (which must exist): every thread, or only the
+ * calling one.  0, or an errno value (EBUSY: already tracing). */
+MT_HIDDEN int trace_start(const char *dir, bool this_thread_only);
+/* Stop: write out every buffer and the end record.  0, or an errno value
+ * (the first write failure of this trace, or EINVAL: not tracing). */
+MT_HIDDEN int trace_stop(void);
+/* The calling thread's buffer for the current generation (old: its
+ * previous one, reused); NULL when this thread is not traced. */
+MT_HIDDEN struct mt_tbuf *trace_attach(struct mt_tbuf *old, int tid, uint32_t slot,
+				       const char *name);
 MT_HIDDEN void trace_thread_exit(struct mt_tbuf *tb, const char *name, uint64_t cpu_ns);
 MT_HIDDEN void trace_stack(uint32_t id, uint32_t depth, uint32_t flags, const uint64_t *frames);
 MT_HIDDEN void trace_module(uint64_t start, uint64_t end, uint64_t offset, const char *path);
 MT_HIDDEN void trace_clock(uint64_t ticks_hz);
-/* Process end: write out every thread's buffer and the end record. */
+/* Process end: as trace_stop. */
 MT_HIDDEN void trace_finish(void);
 MT_HIDDEN void trace_fork_child(struct mt_tbuf *own);
 
