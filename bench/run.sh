@@ -12,7 +12,9 @@
 #   OPS        iterations per thread   default 60000000 (about 1.3 s bare)
 #   RUNS       runs per measurement    default 3; the median is reported
 #   THREADS    thread counts to try    default "1 2"
-#   TOOLS      rows to measure         default "bare memtop memusage heaptrack"
+#   TOOLS      rows to measure         default "bare memtop memtop-stacks memusage heaptrack"
+#              (memtop: exact counters only; memtop-stacks: default stack
+#              sampling; memtop-all: every stack captured)
 #   FILL       1: churn initialises every block it gets (memset), 0: it only
 #              touches the first byte (pure allocator traffic, the worst case)
 #   TIMEOUT    seconds before a single run is abandoned, default 900
@@ -36,7 +38,7 @@ heaptrack=${HEAPTRACK:-$(command -v heaptrack || true)}
 ops=${OPS:-60000000}
 runs=${RUNS:-3}
 thread_counts=${THREADS:-"1 2"}
-tools=${TOOLS:-"bare memtop memusage heaptrack"}
+tools=${TOOLS:-"bare memtop memtop-stacks memusage heaptrack"}
 fill_arg=()
 [ "${FILL:-0}" = 1 ] && fill_arg=(fill)
 run_timeout=${TIMEOUT:-900}
@@ -74,13 +76,14 @@ command_for() {
 	case $tool in
 	bare)
 		printf '%s\n' "$churn" "$threads" "$ops" "${fill_arg[@]}" ;;
-	memtop | memtop-stacks)
+	memtop | memtop-stacks | memtop-all)
 		if [ ! -x "$memtop" ]; then
 			echo "$tool: memtop is not built at $memtop (run make in $build) - skipped" >&2
 			return 1
 		fi
 		printf '%s\n' "$memtop" --batch -o /dev/null -d 1
 		[ "$tool" = memtop ] && printf '%s\n' --no-stacks
+		[ "$tool" = memtop-all ] && printf '%s\n' --sample-small 1 --sample-medium 1
 		printf '%s\n' -- "$churn" "$threads" "$ops" "${fill_arg[@]}" ;;
 	memusage)
 		# Without --data memusage keeps only its counters and histogram,

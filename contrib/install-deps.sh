@@ -9,4 +9,5 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recomme
 	libncurses-dev libunwind-dev liburcu-dev libcmocka-dev libdw-dev \
 	python3 valgrind procps util-linux libc-bin \
 	sqlite3 git libjemalloc-dev libgoogle-perftools-dev \
-	redis-server redis-tools memcached libmemcached-tools >/dev/null
+	redis-server redis-tools memcached libmemcached-tools \
+	chromium tmux >/dev/null

@@ -61,10 +61,22 @@ rm -rf "$top/build-install"; mkdir -p "$top/build-install"
 (cd "$top/build-install" && "$top/configure" -q --prefix="$prefix" && make -s -j"$jobs" &&
 	make -s install) >/dev/null
 out=$("$prefix/bin/memtop" --batch --json -- sh -c 'exit 5' 2>&1 | tail -n 1)
-rm -rf "$prefix"
 case "$out" in
 *'"exit_status":5'*'"collector":"loaded"'*) passed=$((passed + 1)) ;;
 *) echo "test-all: installed tree: $out" >&2; failed=$((failed + 1)) ;;
 esac
+# The installed C API (the contrib example built through memtop.pc, run,
+# its report checked), completion and man pages, then make uninstall
+# leaving no file under the prefix (contrib/install-check.sh): one test.
+log="$top/build-install/install-check.log"
+if sh "$top/contrib/install-check.sh" "$top/build-install" "$prefix" > "$log" 2>&1; then
+	echo "test-all: installed tree: all passed"
+	passed=$((passed + 1))
+else
+	echo "test-all: installed tree failed ($log):" >&2
+	grep '^FAIL' "$log" >&2 || tail -n 5 "$log" >&2
+	failed=$((failed + 1))
+fi
+rm -rf "$prefix"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -25,6 +25,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "api_internal.h"
+#include "attach_mode.h"
 #include "bootstrap.h"
 #include "collector.h"
 #include "registry.h"
@@ -153,6 +155,8 @@ static __attribute__((noinline)) void publish(struct mt_tls *t, struct mt_slot *
 	int saved = errno;
 	t->guard++;
 	registry_publish(s);
+	/* attach mode: modules loaded since the last scan get redirected */
+	gotpatch_refresh();
 	t->guard--;
 	errno = saved;
 }
@@ -494,6 +498,22 @@ MT_EXPORT size_t malloc_usable_size(void *p)
 	return real.usable(p);
 }
 
+/* ---------------------------------------------------------------- api.c */
+
+struct mt_slot *api_enter(void)
+{
+	struct mt_tls *t = &mt_tls;
+	if (t->slot == MT_SLOT_NONE && !t->guard && ready())
+		register_thread(t);
+	t->guard++;
+	return t->slot;
+}
+
+void api_leave(void)
+{
+	mt_tls.guard--;
+}
+
 /* ---------------------------------------------------------------- lifecycle */
 
 static void thread_exit(void *arg)
@@ -604,4 +624,66 @@ __attribute__((destructor)) static void collector_stop(void)
 		trace_finish();
 		mt_tls.guard--;
 	}
+}
+
+/* ---------------------------------------------------------------- attach mode */
+
+/* The hooks' own addresses: taking the address of an exported function
+ * from inside the library goes through its GOT, which in attach mode
+ * holds libc's. */
+#define HOOK_ALIAS(name) \
+	extern __typeof(name) mt_hook_##name \
+		__attribute__((alias(#name), copy(name), visibility("hidden")))
+HOOK_ALIAS(malloc);
+HOOK_ALIAS(free);
+HOOK_ALIAS(calloc);
+HOOK_ALIAS(realloc);
+HOOK_ALIAS(reallocarray);
+HOOK_ALIAS(posix_memalign);
+HOOK_ALIAS(aligned_alloc);
+HOOK_ALIAS(memalign);
+HOOK_ALIAS(valloc);
+HOOK_ALIAS(pvalloc);
+HOOK_ALIAS(malloc_usable_size);
+
+/* memtop --attach calls these inside the target through ptrace, on one
+ * stopped thread while the others run (see attach_mode.h). */
+MT_EXPORT int memtop_attach_start(const char *sampling)
+{
+	int saved = errno;
+	if (!ready()) {
+		errno = saved;
+		return MT_ATTACH_ENOSEGMENT;
+	}
+	mt_tls.guard++;
+	const struct gotpatch_fn fns[] = {
+		{ "malloc", (void *)mt_hook_malloc, (void *)real.malloc },
+		{ "free", (void *)mt_hook_free, (void *)real.free },
+		{ "calloc", (void *)mt_hook_calloc, (void *)real.calloc },
+		{ "realloc", (void *)mt_hook_realloc, (void *)real.realloc },
+		{ "reallocarray", (void *)mt_hook_reallocarray, next_sym("reallocarray") },
+		{ "posix_memalign", (void *)mt_hook_posix_memalign, (void *)real.posix_memalign },
+		{ "aligned_alloc", (void *)mt_hook_aligned_alloc, (void *)real.aligned_alloc },
+		{ "memalign", (void *)mt_hook_memalign, (void *)real.memalign },
+		{ "valloc", (void *)mt_hook_valloc, (void *)real.valloc },
+		{ "pvalloc", (void *)mt_hook_pvalloc, (void *)real.pvalloc },
+		{ "malloc_usable_size", (void *)mt_hook_malloc_usable_size, (void *)real.usable },
+	};
+	int r = attach_mode_start(fns, sizeof(fns) / sizeof(fns[0]), sampling);
+	mt_tls.guard--;
+	/* this thread's countdowns under the sampling parameters just set */
+	if (r >= 0 && (uintptr_t)mt_tls.slot > MT_SLOT_SPECIAL)
+		stacks_thread_init(&mt_tls.smp, mt_tls.slot);
+	errno = saved;
+	return r;
+}
+
+MT_EXPORT int memtop_attach_stop(void)
+{
+	int saved = errno;
+	mt_tls.guard++;
+	int r = attach_mode_stop();
+	mt_tls.guard--;
+	errno = saved;
+	return r;
 }

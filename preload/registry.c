@@ -230,6 +230,15 @@ static struct mt_slot *slot_at(uint32_t idx)
 	return (struct mt_slot *)((char *)base + (size_t)(idx % MT_SLOTS_PER_CHUNK) * MT_SLOT_SIZE);
 }
 
+struct mt_slot *registry_slot_mapped(uint32_t idx)
+{
+	if (idx >= MT_MAX_SLOTS)
+		return NULL;
+	struct mt_slot *base = __atomic_load_n(&chunks[idx / MT_SLOTS_PER_CHUNK], __ATOMIC_ACQUIRE);
+	return base ? (struct mt_slot *)((char *)base + (size_t)(idx % MT_SLOTS_PER_CHUNK) * MT_SLOT_SIZE)
+		    : NULL;
+}
+
 /* Map region chunk `chunk` (of `size` bytes at `off`) into *slot and
  * advertise `count` entries in *mapped. */
 static int map_region_chunk(int fd, off_t off, size_t size, void **slot, uint32_t *mapped,

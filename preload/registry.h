@@ -33,6 +33,10 @@ MT_HIDDEN const char *registry_error(void);
 /* A slot for the calling thread, or MT_SLOT_OVERFLOW / MT_SLOT_DISABLED. */
 MT_HIDDEN struct mt_slot *registry_register(void);
 
+/* Slot idx if this process has mapped its chunk (every registered thread's
+ * is), else NULL: no lock, no call (the API reads its own process). */
+MT_HIDDEN struct mt_slot *registry_slot_mapped(uint32_t idx);
+
 /* Publish the owner's snapshot (and the process mallinfo once per tick). */
 MT_HIDDEN void registry_publish(struct mt_slot *slot);
 

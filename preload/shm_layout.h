@@ -307,6 +307,24 @@ struct mt_shm_header {
 
 #define MT_FLAG_READY       0x1u    /* header fully written */
 #define MT_FLAG_FORK_CHILD  0x2u    /* created in a forked child */
+/* memtop --attach loaded the collector into the running process: figures
+ * count from the (last) attach, not from the process start. */
+#define MT_FLAG_ATTACHED    0x4u
+/* ... and has detached since: the hooks are removed, the figures frozen. */
+#define MT_FLAG_DETACHED    0x8u
+
+/* memtop --attach calls these collector entry points inside the target:
+ * int memtop_attach_start(const char *sampling)  (MT_ENV_SAMPLING's format)
+ *   returns the number of GOT entries redirected, or an MT_ATTACH_E* code;
+ * int memtop_attach_stop(void)
+ *   returns the number of entries restored, or MT_ATTACH_EBUSY. */
+#define MT_ATTACH_START_SYM  "memtop_attach_start"
+#define MT_ATTACH_STOP_SYM   "memtop_attach_stop"
+#define MT_ATTACH_ENOSEGMENT (-1)  /* the collector could not create its segment */
+#define MT_ATTACH_EPRELOADED (-2)  /* preloaded: its hooks interpose already */
+#define MT_ATTACH_EBUSY      (-3)  /* another thread is rewriting the GOT: retry */
+#define MT_ATTACH_EACTIVE    (-4)  /* attached already: stop first */
+#define MT_ATTACH_EPATCH     (-5)  /* the modules' GOT could not be read */
 
 _Static_assert(sizeof(struct mt_slot) <= MT_SLOT_SIZE, "slot too large");
 _Static_assert(sizeof(struct mt_shm_header) <= MT_MODULES_OFFSET, "header too large");

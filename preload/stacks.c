@@ -586,3 +586,60 @@ void stacks_on_publish(struct mt_slot *slot, struct mt_snapshot *snap)
 	if (mt_trace_on && (cpu_unit_hz != before || slot->index == 0))
 		trace_clock(cpu_unit_hz);
 }
+
+/* ---------------------------------------------------------------- attach mode */
+
+void stacks_configure(const char *spec)
+{
+	double r[3] = { 0.01, 0.5, 1.0 };
+	uint64_t thr[3] = { 2048, 65536, 10 };
+	uint32_t depth = MT_STACK_MAX_DEPTH;
+	bool enabled = strcmp(spec, "off") != 0 && parse_sampling(spec, r, thr, &depth);
+	if (enabled && !live_table) {
+		void *p = mmap(NULL, (size_t)LIVE_BUCKETS * LIVE_BUCKET * sizeof(struct live_entry),
+			       PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			       -1, 0);
+		live_table = p == MAP_FAILED ? NULL : p;
+		dl_iterate_phdr(find_self, (void *)(uintptr_t)stacks_init);
+		unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	}
+	if (!live_table)
+		enabled = false;
+	/* Threads already registered keep their current countdowns until
+	 * their next hit, which re-arms them with these rates. */
+	mt_sampler_config_set(&mt_scfg, enabled, r[0], r[1], r[2], thr[0], thr[1], thr[2], depth);
+	stacks_segment_created();
+}
+
+void stacks_attach_reset(void)
+{
+	if (!mt_hdr)
+		return;
+	uint32_t used = __atomic_load_n(&mt_hdr->areas_used, __ATOMIC_ACQUIRE);
+	uint32_t mapped = __atomic_load_n(&mt_hdr->areas_mapped, __ATOMIC_ACQUIRE);
+	uint32_t n = used < mapped ? used : mapped;
+	for (uint32_t id = 0; id < n && id < MT_MAX_AREAS; id++) {
+		struct mt_stack_area *a = registry_area_mapped(id);
+		if (!a)
+			continue;
+		/* The owners are not sampling (the hooks are not installed),
+		 * so the area's sequence count is ours to take. */
+		uint64_t sq = __atomic_load_n(&a->seq, __ATOMIC_RELAXED) & ~(uint64_t)1;
+		mt_seq_begin(&a->seq, sq);
+		for (uint32_t k = 0; k < MT_AREA_STACKS; k++)
+			__atomic_store_n(&a->keys[k], 0, __ATOMIC_RELAXED);
+		memset(a->agg, 0, sizeof(a->agg));
+		memset(&a->other, 0, sizeof(a->other));
+		a->other.stack_id = MT_STACK_OTHER;
+		memset(a->sites, 0, sizeof(a->sites));
+		mt_seq_end(&a->seq, sq);
+	}
+	/* Blocks sampled before would credit their frees to entries that
+	 * now hold other stacks. */
+	memset(mt_live_filter, 0, sizeof(mt_live_filter));
+	if (live_table)
+		madvise(live_table, (size_t)LIVE_BUCKETS * LIVE_BUCKET * sizeof(struct live_entry),
+			MADV_DONTNEED);
+	__atomic_store_n(&mt_hdr->stacks_lost, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&mt_hdr->live_untracked, 0, __ATOMIC_RELAXED);
+}

@@ -89,4 +89,11 @@ MT_HIDDEN void stacks_on_publish(struct mt_slot *slot, struct mt_snapshot *snap)
 /* In a forked child: forget the parent's tables (its blocks stay untracked). */
 MT_HIDDEN void stacks_fork_child(void);
 
+/* Attach mode: apply memtop's sampling parameters (MT_ENV_SAMPLING's
+ * format), which the target's environment cannot carry. */
+MT_HIDDEN void stacks_configure(const char *spec);
+/* Attach mode, attaching again: the threads' per-stack figures and the
+ * live sampled blocks start afresh (stack records stay: ids are kept). */
+MT_HIDDEN void stacks_attach_reset(void);
+
 #endif

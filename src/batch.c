@@ -307,12 +307,16 @@ void batch_write_json(FILE *f, const struct session *s, bool summary)
 	key_double(&j, "elapsed_s", s->elapsed_s);
 	key_double(&j, "interval_s", s->interval_s);
 	if (summary && s->ended) {
-		key_int(&j, "exit_status", s->exit_code);
+		/* an attached process's status goes to its parent, not to memtop */
+		if (s->exit_code >= 0)
+			key_int(&j, "exit_status", s->exit_code);
 		json_key(&j, "end");
 		json_string(&j, s->end_description);
 	}
 	json_key(&j, "collector");
 	json_string(&j, s->collector_seen ? "loaded" : "not loaded");
+	json_key(&j, "attached");
+	json_bool(&j, s->attached);
 	json_totals(&j, s);
 	json_process(&j, s);
 	json_system(&j, s);
@@ -377,6 +381,9 @@ static void text_header(struct batch *self, const struct session *s, bool summar
 	if (s->ended)
 		fprintf(f, " - %s", s->end_description);
 	fputc('\n', f);
+	if (s->attached)
+		fprintf(f, "Attach:  figures count from memtop's attach; blocks allocated before it "
+			"and freed since count as frees\n");
 	if (!s->collector_seen) {
 		fprintf(f, "Heap:    unavailable (the collector is not loaded in this process)\n");
 	} else {

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "html.h"
 #include "launcher.h"
 #include "outpane.h"
 #include "render.h"
@@ -66,6 +67,18 @@ static FILE *open_output(const char *path)
 		return NULL;
 	}
 	return fdopen(fd, "w");
+}
+
+/* The --export report of a finished session: 0, or -1 after saying why. */
+static int export_report(const struct session *s, const char *path)
+{
+	char err[512];
+	if (html_export(s, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "memtop: %s\n", err);
+		return -1;
+	}
+	fprintf(stderr, "memtop: report written to %s\n", path);
+	return 0;
 }
 
 /* Wait until `deadline` (monotonic), returning early if the child ends. */
@@ -172,6 +185,7 @@ int run_command(const struct options *opts)
 	}
 	session_finish(&s, now_s());
 	batch_summary(&b, &s);
+	bool export_failed = opts->export_path && export_report(&s, opts->export_path) != 0;
 	if (l.ended)
 		session_release_segment(&s);
 	shm_cleanup_stale("/dev/shm", "/proc", getpid());
@@ -183,6 +197,8 @@ int run_command(const struct options *opts)
 	/* The command's own status comes first; a lost report is a failure
 	 * of memtop's only when the command succeeded. */
 	if (b.failed && exit_code == 0)
+		exit_code = 1;
+	if (export_failed && exit_code == 0)
 		exit_code = 1;
 	return exit_code;
 }
@@ -280,8 +296,18 @@ static int run_viewer(const struct options *opts)
 	enum viewer_end end = viewer_run(v, &l, &s, start);
 	viewer_free(v);
 	viewer_report(&l, &s, out, end);
+	bool export_failed = false;
+	if (opts->export_path) {
+		/* After q or --duration the last figures become whole-session
+		 * averages, as --batch's summary has them. */
+		if (!s.final)
+			session_finish(&s, now_s());
+		export_failed = export_report(&s, opts->export_path) != 0;
+	}
 	/* --duration and q leave a running command running, as --batch does. */
 	exit_code = l.ended ? launcher_exit_code(&l) : 0;
+	if (export_failed && exit_code == 0)
+		exit_code = 1;
 	shm_cleanup_stale("/dev/shm", "/proc", getpid());
 	session_free(&s);
 	outpane_free(out);
@@ -315,10 +341,14 @@ int memtop_main(int argc, char **argv)
 	case MEMTOP_RUN:
 		break;
 	}
-	if (o.trace_dir || o.export_path) {
-		fprintf(stderr, "memtop: %s is not available in this version yet; "
-			"use --batch --json -o FILE to keep the figures\n",
-			o.trace_dir ? "--trace" : "--export");
+	if (o.trace_dir) {
+		fprintf(stderr, "memtop: --trace is not available in this version yet; "
+			"use --batch --json -o FILE to keep the figures\n");
+		return 1;
+	}
+	/* Known before the command runs, not after an hour of it. */
+	if (o.export_path && html_export_check(o.export_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "memtop: %s\n", err);
 		return 1;
 	}
 	if (!o.batch)

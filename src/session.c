@@ -93,6 +93,7 @@ void session_init(struct session *self, int pid, char *const *argv, const char *
 	self->proc_cpu_percent = NAN;
 	self->sys_cpu_percent = NAN;
 	self->exit_code = -1;
+	self->seg_owner = -1;
 	size_t n = 0;
 	for (size_t i = 0; argv && argv[i]; i++) {
 		int w = snprintf(self->command + n, sizeof(self->command) - n, "%s%s",
@@ -148,10 +149,15 @@ int session_open_segment(struct session *self, char *err, size_t errlen)
 {
 	if (self->seg_open)
 		return 0;
-	if (shm_segment_open(&self->seg, self->pid, err, errlen) != 0)
+	int r = self->seg_owner >= 0
+		? shm_segment_open_owned(&self->seg, self->pid, (uid_t)self->seg_owner, err, errlen)
+		: shm_segment_open(&self->seg, self->pid, err, errlen);
+	if (r != 0)
 		return -1;
 	self->seg_open = true;
 	self->collector_seen = true;
+	self->attached = (__atomic_load_n(&self->seg.hdr->flags, __ATOMIC_ACQUIRE) &
+			  MT_FLAG_ATTACHED) != 0;
 	/* A short-lived process may be gone by the next update: record its
 	 * modules now, while its maps can still be read. */
 	if (!self->stacks)

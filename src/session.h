@@ -110,6 +110,9 @@ struct session {
 	struct shm_segment seg;
 	bool seg_open;
 	bool collector_seen;         /* a segment was ever opened */
+	bool attached;               /* memtop --attach loaded the collector into the
+				      * running process: figures count from the attach */
+	int seg_owner;               /* uid the segment must belong to; -1: memtop's */
 
 	struct thread_stat *threads; /* indexed by slot (+ slot_base, see below) */
 	uint32_t slot_base;          /* threads of earlier program images (exec) */

@@ -80,8 +80,17 @@ static int map_file(struct shm_segment *self, int fd)
 	return 0;
 }
 
+static int open_path_owned(struct shm_segment *self, const char *path, int pid, uid_t owner,
+			   char *err, size_t errlen);
+
 int shm_segment_open_path(struct shm_segment *self, const char *path, int pid,
 			  char *err, size_t errlen)
+{
+	return open_path_owned(self, path, pid, geteuid(), err, errlen);
+}
+
+static int open_path_owned(struct shm_segment *self, const char *path, int pid, uid_t owner,
+			   char *err, size_t errlen)
 {
 	memset(self, 0, sizeof(*self));
 	snprintf(self->name, sizeof(self->name), "%s", path);
@@ -101,7 +110,7 @@ int shm_segment_open_path(struct shm_segment *self, const char *path, int pid,
 		close(fd);
 		return fail(err, errlen, EPROTO, "%s is not a regular file", path);
 	}
-	if (st.st_uid != geteuid() || (st.st_mode & 077)) {
+	if (st.st_uid != owner || (st.st_mode & 077)) {
 		close(fd);
 		return fail(err, errlen, EPERM,
 			    "%s is not private to this user (owner or mode): refusing it", path);
@@ -133,9 +142,15 @@ int shm_segment_open_path(struct shm_segment *self, const char *path, int pid,
 
 int shm_segment_open(struct shm_segment *self, int pid, char *err, size_t errlen)
 {
+	return shm_segment_open_owned(self, pid, geteuid(), err, errlen);
+}
+
+int shm_segment_open_owned(struct shm_segment *self, int pid, uid_t owner, char *err,
+			   size_t errlen)
+{
 	char path[96];
 	snprintf(path, sizeof(path), SHM_DIR MT_SHM_NAME_FMT, pid);
-	return shm_segment_open_path(self, path, pid, err, errlen);
+	return open_path_owned(self, path, pid, owner, err, errlen);
 }
 
 void shm_segment_close(struct shm_segment *self)

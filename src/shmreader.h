@@ -39,6 +39,10 @@ struct thread_figures {
 /* 0 on success.  -1 with errno ENOENT when there is no segment (yet);
  * other failures fill err with a one-line reason. */
 int shm_segment_open(struct shm_segment *self, int pid, char *err, size_t errlen);
+/* The same for a segment that must belong to user `owner` rather than to
+ * memtop's (memtop --attach run by root on another user's process). */
+int shm_segment_open_owned(struct shm_segment *self, int pid, uid_t owner, char *err,
+			   size_t errlen);
 /* Open a segment by file path (for tests and for cleanup). */
 int shm_segment_open_path(struct shm_segment *self, const char *path, int pid,
 			  char *err, size_t errlen);

@@ -49,7 +49,7 @@ static const struct {
 	{ "/", "filter threads by name (Enter keeps, Esc clears)" },
 	{ "space", "pause / resume sampling" },
 	{ "+ -", "longer / shorter refresh interval" },
-	{ "e", "export an HTML report (not in this version)" },
+	{ "e", "write the HTML report now (--export FILE, or memtop-PID.html)" },
 	{ "? F1", "this help (any key closes it)" },
 	{ "q", "quit (a running command keeps running)" },
 };

@@ -245,9 +245,7 @@ unsigned ui_state_key(struct ui_state *self, int key, const struct ui_nav *nav)
 		return UI_REDRAW | UI_RETIME;
 	}
 	case ACT_EXPORT:
-		ui_state_message(self, "HTML export is not available in this version; "
-				 "memtop --batch --json -o FILE keeps the figures");
-		return UI_REDRAW;
+		return UI_REDRAW | UI_EXPORT;
 	case ACT_HELP:
 		self->help = true;
 		return UI_REDRAW;

@@ -45,6 +45,7 @@ struct ui_state {
 #define UI_QUIT    0x08u
 #define UI_MOUSE   0x10u     /* the viewer resolves the click on its frame */
 #define UI_RESIZE  0x20u     /* size changed or a full repaint was asked for */
+#define UI_EXPORT  0x40u     /* write the HTML report now (the viewer has the session) */
 
 /* The list and layout the selection moves in (the current view's). */
 struct ui_nav {

@@ -21,6 +21,7 @@
 #include "bottleneck.h"
 #include "canvas.h"
 #include "gpu.h"
+#include "html.h"
 #include "keymap.h"
 #include "render.h"
 #include "screen.h"
@@ -166,6 +167,23 @@ static unsigned on_mouse(viewer *self)
 	return UI_REDRAW;
 }
 
+/* `e`: the report of the session as it stands, to --export's file or
+ * else memtop-PID.html in the current directory; the status line says
+ * where, or why not. */
+static void export_now(viewer *self, const struct session *s)
+{
+	char path[64], err[512];
+	const char *to = self->opts->export_path;
+	if (!to) {
+		snprintf(path, sizeof(path), "memtop-%d.html", s->pid);
+		to = path;
+	}
+	if (html_export(s, to, err, sizeof(err)) == 0)
+		ui_state_message(&self->st, "report written to %s", to);
+	else
+		ui_state_message(&self->st, "%s", err);
+}
+
 static void finish_session(struct launcher *l, struct session *s)
 {
 	char desc[128], err[256];
@@ -293,6 +311,8 @@ enum viewer_end viewer_run(viewer *self, struct launcher *l, struct session *s, 
 			if (f & UI_RELIST)
 				relist(self, s);
 		}
+		if (flags & UI_EXPORT)
+			export_now(self, s);
 		if (flags & UI_QUIT) {
 			end = VIEWER_QUIT;
 			break;

@@ -125,7 +125,9 @@ sleep 0.3
 screen_text main | grep -q "memtop keys" && fail "help stays after a key" || pass "any key closes help"
 
 tm send-keys -t main e
-expect main "e: export refused honestly" "HTML export is not available in this version"
+expect main "e: report written" "report written to memtop-[0-9]+\.html"
+check "e: the report is in the current directory" \
+	"$(ls "$WORK" | grep -c '^memtop-[0-9]*\.html$')" 1
 tm send-keys -t main +
 expect main "+: longer interval" "every 2s"
 tm send-keys -t main -
