@@ -311,13 +311,19 @@ MT_EXPORT int memtop_stop_tracing(void)
 
 /* ---------------------------------------------------------------- quick trace */
 
+/* What the replay of one thread's events found. */
+struct replayed {
+	int64_t peak;               /* highest live bytes above the start */
+	uint64_t events;
+	uint64_t allocs, frees;     /* as the counters count them */
+};
+
 /*
- * Replay the events of thread tid in a finished trace file: the highest
- * level its live bytes reached above where they started, and how many
- * events there are.  0 or an errno value (EPROTO: not a trace, or damaged
- * events).  The file is mapped, not read into a buffer: nothing allocates.
+ * Replay the events of thread tid in a finished trace file.  0 or an errno
+ * value (EPROTO: not a trace, or damaged events).  The file is mapped, not
+ * read into a buffer: nothing allocates.
  */
-static int replay(const char *path, int32_t tid, int64_t *peak_out, uint64_t *events_out)
+static int replay(const char *path, int32_t tid, struct replayed *out)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
@@ -346,7 +352,7 @@ static int replay(const char *path, int32_t tid, int64_t *peak_out, uint64_t *ev
 		return EPROTO;
 	}
 	int64_t live = 0, peak = 0;
-	uint64_t events = 0;
+	uint64_t events = 0, allocs = 0, frees = 0;
 	size_t off = h.header_size;
 	while (!err && size - off >= sizeof(struct mt_trace_block)) {
 		struct mt_trace_block b;
@@ -392,11 +398,25 @@ static int replay(const char *path, int32_t tid, int64_t *peak_out, uint64_t *ev
 			if (err)
 				break;
 			switch (op & MT_EV_OP_MASK) {
-			case MT_EV_ALLOC: live += (int64_t)(v[2] + v[3]); break;
-			case MT_EV_FREE: live -= (int64_t)v[2]; break;
-			case MT_EV_REALLOC: live += (int64_t)(v[3] + v[4]) - (int64_t)v[5]; break;
-			case MT_EV_REALLOC_FREE: live -= (int64_t)v[2]; break;
-			default: break;
+			case MT_EV_ALLOC:
+				live += (int64_t)(v[2] + v[3]);
+				allocs++;
+				break;
+			case MT_EV_FREE:
+				live -= (int64_t)v[2];
+				frees++;
+				break;
+			case MT_EV_REALLOC:
+				live += (int64_t)(v[3] + v[4]) - (int64_t)v[5];
+				allocs++;
+				frees++;
+				break;
+			case MT_EV_REALLOC_FREE:
+				live -= (int64_t)v[2];
+				frees++;
+				break;
+			default:
+				break;
 			}
 			if (live > peak)
 				peak = live;
@@ -406,8 +426,10 @@ static int replay(const char *path, int32_t tid, int64_t *peak_out, uint64_t *ev
 	munmap((void *)base, size);
 	if (err)
 		return err;
-	*peak_out = peak;
-	*events_out = events;
+	out->peak = peak;
+	out->events = events;
+	out->allocs = allocs;
+	out->frees = frees;
 	return 0;
 }
 
@@ -472,12 +494,16 @@ MT_EXPORT int memtop_quick_trace(const char *dir, void (*fn)(void *), void *arg,
 		owner = OWNER_NONE;
 		pthread_mutex_unlock(&api_lock);
 		if (err == 0) {
-			int64_t peak = 0;
-			uint64_t events = 0;
-			err = replay(out->trace_file, (int32_t)self->tid, &peak, &events);
+			struct replayed rp = { 0, 0, 0, 0 };
+			err = replay(out->trace_file, (int32_t)self->tid, &rp);
 			if (err == 0) {
-				out->c.peak_live_bytes = peak;
-				out->trace_events = events;
+				out->trace_events = rp.events;
+				/* Every counted alloc and free has its event unless
+				 * the trace missed some (a signal handler nested
+				 * twice, no memory for the thread's buffer): then
+				 * the peak is not known. */
+				if (rp.allocs == out->c.allocs && rp.frees == out->c.frees)
+					out->c.peak_live_bytes = rp.peak;
 			}
 		}
 		out->trace_error = err;

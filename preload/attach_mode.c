@@ -99,7 +99,9 @@ static void fork_child(void)
 
 int attach_mode_start(const struct gotpatch_fn *fns, size_t n, const char *sampling)
 {
-	if (!mt_hdr)
+	/* A child forked from a process memtop attached to earlier carries the
+	 * collector but creates its segment only at its first registration. */
+	if (!mt_hdr && registry_init() != 0)
 		return MT_ATTACH_ENOSEGMENT;
 	/* Preloaded, the hooks come first in lookup order already; a second
 	 * redirection would only hide that. */

@@ -89,7 +89,7 @@ struct memtop_report {
 	struct memtop_counters c;   /* deltas over fn; live_bytes: net growth;
 				     * peak_live_bytes: highest live above the
 				     * level at the start, from the trace (-1:
-				     * no trace, or it failed) */
+				     * no trace, or it missed events) */
 	uint64_t elapsed_ns;        /* wall-clock time of fn */
 	uint64_t cpu_ns;            /* CPU time of the calling thread in fn */
 	uint64_t trace_events;      /* events of the calling thread in the trace */

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "batch.h"
 #include "html.h"
 #include "launcher.h"
@@ -331,9 +332,7 @@ int memtop_main(int argc, char **argv)
 		printf("memtop %s\n", PACKAGE_VERSION);
 		return 0;
 	case MEMTOP_ATTACH:
-		fprintf(stderr, "memtop: --attach is not available in this version yet; "
-			"start the program under memtop instead (memtop -- COMMAND)\n");
-		return 1;
+		return attach_main(&o);
 	case MEMTOP_REPORT:
 		fprintf(stderr, "memtop: report is not available in this version yet "
 			"(no trace format exists to read)\n");
