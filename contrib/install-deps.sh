@@ -10,4 +10,4 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recomme
 	python3 valgrind procps util-linux libc-bin \
 	sqlite3 git libjemalloc-dev libgoogle-perftools-dev \
 	redis-server redis-tools memcached libmemcached-tools \
-	chromium tmux >/dev/null
+	chromium tmux zlib1g-dev clang protobuf-compiler >/dev/null

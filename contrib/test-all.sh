@@ -55,6 +55,17 @@ else
 	failed=$((failed + 1))
 fi
 
+# The trace reader under libFuzzer, ASan and UBSan for 20 s from its seed
+# corpus (make check-fuzz; skipped without clang): one test.
+if (cd "$top/build" && make -s check-fuzz) > "$top/build/check-fuzz.log" 2>&1; then
+	echo "test-all: check-fuzz: passed"
+	passed=$((passed + 1))
+else
+	echo "test-all: check-fuzz failed ($top/build/check-fuzz.log):" >&2
+	tail -n 20 "$top/build/check-fuzz.log" >&2
+	failed=$((failed + 1))
+fi
+
 # An installed memtop finds its installed collector (not the build tree's).
 prefix=$(mktemp -d /tmp/memtop-prefix.XXXXXX)
 rm -rf "$top/build-install"; mkdir -p "$top/build-install"

@@ -152,7 +152,11 @@ static void add_map_line(const char *line)
 static bool read_maps(void)
 {
 	nmaps = 0;
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	/* thread-self: /proc/self is the main thread, whose maps are empty
+	 * once it has exited while others run on */
+	int fd = open("/proc/thread-self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
 	char buf[4096];

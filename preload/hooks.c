@@ -37,6 +37,7 @@
 
 struct mt_tls {
 	int guard;
+	uint32_t sampling_gen;      /* mt_sampling_gen smp was seeded under (in padding) */
 	struct mt_slot *slot;
 	struct mt_sampler smp;
 	struct mt_tbuf *tb;         /* --trace: this thread's buffer */
@@ -140,6 +141,7 @@ static __attribute__((noinline)) struct mt_slot *register_thread(struct mt_tls *
 	t->guard++;
 	struct mt_slot *s = registry_register();
 	if ((uintptr_t)s > MT_SLOT_SPECIAL) {
+		t->sampling_gen = __atomic_load_n(&mt_sampling_gen, __ATOMIC_ACQUIRE);
 		stacks_thread_init(&t->smp, s);
 		if (exit_key_ok)
 			pthread_setspecific(exit_key, s);
@@ -155,8 +157,14 @@ static __attribute__((noinline)) void publish(struct mt_tls *t, struct mt_slot *
 	int saved = errno;
 	t->guard++;
 	registry_publish(s);
-	/* attach mode: modules loaded since the last scan get redirected */
+	/* attach mode: modules loaded since the last scan get redirected, and
+	 * new sampling parameters reach the countdowns (off ones included) */
 	gotpatch_refresh();
+	uint32_t gen = __atomic_load_n(&mt_sampling_gen, __ATOMIC_ACQUIRE);
+	if (mt_unlikely(t->sampling_gen != gen)) {
+		t->sampling_gen = gen;
+		stacks_thread_init(&t->smp, s);
+	}
 	t->guard--;
 	errno = saved;
 }

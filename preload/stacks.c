@@ -589,6 +589,8 @@ void stacks_on_publish(struct mt_slot *slot, struct mt_snapshot *snap)
 
 /* ---------------------------------------------------------------- attach mode */
 
+uint32_t mt_sampling_gen;
+
 void stacks_configure(const char *spec)
 {
 	double r[3] = { 0.01, 0.5, 1.0 };
@@ -605,10 +607,9 @@ void stacks_configure(const char *spec)
 	}
 	if (!live_table)
 		enabled = false;
-	/* Threads already registered keep their current countdowns until
-	 * their next hit, which re-arms them with these rates. */
 	mt_sampler_config_set(&mt_scfg, enabled, r[0], r[1], r[2], thr[0], thr[1], thr[2], depth);
 	stacks_segment_created();
+	__atomic_add_fetch(&mt_sampling_gen, 1, __ATOMIC_RELEASE);
 }
 
 void stacks_attach_reset(void)

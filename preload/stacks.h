@@ -90,8 +90,11 @@ MT_HIDDEN void stacks_on_publish(struct mt_slot *slot, struct mt_snapshot *snap)
 MT_HIDDEN void stacks_fork_child(void);
 
 /* Attach mode: apply memtop's sampling parameters (MT_ENV_SAMPLING's
- * format), which the target's environment cannot carry. */
+ * format), which the target's environment cannot carry, and bump
+ * mt_sampling_gen: each registered thread re-seeds its sampler at its next
+ * publication (a countdown switched off would otherwise never fire). */
 MT_HIDDEN void stacks_configure(const char *spec);
+MT_HIDDEN extern uint32_t mt_sampling_gen;
 /* Attach mode, attaching again: the threads' per-stack figures and the
  * live sampled blocks start afresh (stack records stay: ids are kept). */
 MT_HIDDEN void stacks_attach_reset(void);

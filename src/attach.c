@@ -8,9 +8,9 @@
  * point (inject.h), calls dlopen there to load the collector and then the
  * collector's memtop_attach_start, which redirects the malloc family of
  * every module through their GOT (preload/gotpatch.h); the thread is put
- * back as it was.  Detaching (--duration, SIGINT/SIGTERM/SIGHUP/SIGQUIT)
- * borrows a thread again to call memtop_attach_stop, which puts the GOT
- * back.  The library stays loaded (it is linked -z nodelete): a later
+ * back as it was.  Detaching (--duration, q in the viewer, SIGINT/SIGTERM/
+ * SIGHUP/SIGQUIT) borrows a thread again to call memtop_attach_stop, which
+ * puts the GOT back.  The library stays loaded (it is linked -z nodelete): a later
  * attach finds it mapped and only calls memtop_attach_start again.
  *
  * The process is not memtop's child: when it ends, its exit status goes to
@@ -23,6 +23,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <math.h>
 #include <poll.h>
 #include <pwd.h>
@@ -38,11 +39,15 @@
 
 #include "attach.h"
 #include "batch.h"
+#include "html.h"
 #include "inject.h"
 #include "launcher.h"
 #include "procstat.h"
+#include "render.h"
+#include "screen.h"
 #include "session.h"
 #include "shmreader.h"
+#include "viewer.h"
 
 #define PUBLISH_WAIT_S   0.01   /* as in run.c: let the threads publish */
 #define SAFE_POINT_S     1.0    /* how long to look for a thread at a safe point */
@@ -54,10 +59,12 @@
 #define RTLD_DLOPEN_FLAG 0x80000000u  /* __RTLD_DLOPEN, for __libc_dlopen_mode */
 
 static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_count;
 
 static void on_signal(int sig)
 {
 	stop_signal = sig;
+	stop_count++;
 }
 
 static double now_s(void)
@@ -80,6 +87,9 @@ static void sleep_s(double s)
 
 struct target {
 	int pid;
+	int tgid;                    /* differs from pid when pid names a thread */
+	int proc_id;                 /* a live thread, for /proc: pid unless the
+				      * main thread has exited */
 	char state;
 	unsigned uid, euid;
 	int tracer;
@@ -116,6 +126,8 @@ static const char *status_field(const char *status, const char *key)
 	return p ? p + strlen(key) : NULL;
 }
 
+static int list_threads(int pid, int *tids, int max);
+
 /* 0, or -1 with errno ESRCH when there is no such process. */
 static int target_read(int pid, struct target *t)
 {
@@ -128,6 +140,9 @@ static int target_read(int pid, struct target *t)
 		return -1;
 	}
 	const char *v;
+	t->tgid = pid;
+	if ((v = status_field(status, "\nTgid:\t")))
+		t->tgid = atoi(v);
 	if ((v = status_field(status, "\nState:\t")))
 		t->state = *v;
 	if ((v = status_field(status, "\nUid:\t")))
@@ -147,15 +162,21 @@ static int target_read(int pid, struct target *t)
 	if (argc == 0)
 		t->argv[argc++] = t->comm;
 	t->argv[argc] = NULL;
+	int tids[1];
+	t->proc_id = list_threads(pid, tids, 1) > 0 ? tids[0] : pid;
 	return 0;
 }
+
+static bool other_threads_live(int pid);
 
 static bool alive(int pid, uint64_t starttime)
 {
 	struct proc_sample ps;
 	if (procstat_read_process("/proc", pid, &ps) != 0 || !ps.valid)
 		return false;
-	return ps.state != 'Z' && ps.state != 'X' && (!starttime || ps.starttime_ticks == starttime);
+	if (starttime && ps.starttime_ticks != starttime)
+		return false;
+	return ps.state == 'Z' ? other_threads_live(pid) : ps.state != 'X';
 }
 
 static bool have_cap_sys_ptrace(void)
@@ -383,23 +404,43 @@ static void unsafe_ranges_for(const struct injector *in, bool loads, struct unsa
 	}
 }
 
+static char task_state(int pid, int tid)
+{
+	char path[96], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	const char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* The threads to try, the main thread first (its stack grows on demand),
+ * without the exited main thread of a process whose other threads run. */
 static int list_threads(int pid, int *tids, int max)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	DIR *d = opendir(path);
 	int n = 0;
-	tids[n++] = pid;  /* the main thread first: its stack grows on demand */
+	if (task_state(pid, pid) != 'Z')
+		tids[n++] = pid;
+	DIR *d = opendir(path);
 	if (!d)
 		return n;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL && n < max) {
 		int tid = atoi(de->d_name);
-		if (tid > 0 && tid != pid)
+		if (tid > 0 && tid != pid && task_state(pid, tid) != 'Z')
 			tids[n++] = tid;
 	}
 	closedir(d);
 	return n;
+}
+
+/* A zombie main thread with live threads is a running process. */
+static bool other_threads_live(int pid)
+{
+	int tids[2];
+	return list_threads(pid, tids, 2) > 0;
 }
 
 /* Borrow a thread at a safe point: 0, or -1 with a message (ptrace refused,
@@ -523,8 +564,8 @@ static int inject_start(const struct target *t, struct injector *in, const char 
 			goto out;
 		}
 		maps_free(&in->maps);
-		if (maps_read(t->pid, &in->maps) != 0) {
-			snprintf(err, errlen, "cannot read /proc/%d/maps", t->pid);
+		if (maps_read(in->pid, &in->maps) != 0) {
+			snprintf(err, errlen, "cannot read /proc/%d/maps", in->pid);
 			goto out;
 		}
 		if (find_collector(in, err, errlen) != 0)
@@ -563,7 +604,7 @@ out:
 static int inject_stop(const struct target *t, const char *collector, char *err, size_t errlen)
 {
 	struct injector in;
-	if (injector_load(&in, t->pid, collector, err, errlen) != 0) {
+	if (injector_load(&in, t->proc_id, collector, err, errlen) != 0) {
 		injector_free(&in);
 		return -1;
 	}
@@ -606,7 +647,12 @@ static int check_target(const struct target *t)
 	char msg[512], a[96], b[96];
 	if (t->pid == getpid())
 		return refuse(t->pid, "that is memtop itself");
-	if (t->state == 'Z' || t->state == 'X')
+	if (t->tgid != t->pid) {
+		snprintf(msg, sizeof(msg), "that is a thread of process %d: attach to the process "
+			 "(--attach %d)", t->tgid, t->tgid);
+		return refuse(t->pid, msg);
+	}
+	if ((t->state == 'Z' && !other_threads_live(t->pid)) || t->state == 'X')
 		return refuse(t->pid, "the process has already exited (a zombie its parent has not "
 			      "collected): there is nothing to watch");
 	if (t->euid != (unsigned)geteuid() && !have_cap_sys_ptrace()) {
@@ -634,7 +680,7 @@ static int check_injectable(const struct target *t, const char *collector)
 	if (t->state == 'T' || t->state == 't')
 		return refuse(t->pid, "the process is stopped (SIGSTOP or job control): continue it "
 			      "first (kill -CONT)");
-	snprintf(path, sizeof(path), "/proc/%d/exe", t->pid);
+	snprintf(path, sizeof(path), "/proc/%d/exe", t->proc_id);
 	uint16_t machine;
 	bool elf64;
 	if (elf_machine(path, &machine, &elf64) != 0) {
@@ -649,10 +695,10 @@ static int check_injectable(const struct target *t, const char *collector)
 			 machine == EM_X86_64 ? "32-bit (x32)" : "non-x86-64");
 		return refuse(t->pid, msg);
 	}
-	if (!same_ns(t->pid, "pid"))
+	if (!same_ns(t->proc_id, "pid"))
 		return refuse(t->pid, "the process is in another PID namespace (a container?): "
 			      "run memtop inside it");
-	snprintf(path, sizeof(path), "/proc/%d/root%s", t->pid, collector);
+	snprintf(path, sizeof(path), "/proc/%d/root%s", t->proc_id, collector);
 	if (!same_file(collector, path)) {
 		snprintf(msg, sizeof(msg), "the process cannot see the collector %.300s: it runs in "
 			 "another mount namespace or root directory (a container?) where that path "
@@ -660,7 +706,7 @@ static int check_injectable(const struct target *t, const char *collector)
 			 "inside", collector);
 		return refuse(t->pid, msg);
 	}
-	snprintf(path, sizeof(path), "/proc/%d/root/dev/shm", t->pid);
+	snprintf(path, sizeof(path), "/proc/%d/root/dev/shm", t->proc_id);
 	if (!same_file("/dev/shm", path))
 		return refuse(t->pid, "the process has another /dev/shm (a container?), where memtop "
 			      "could not read its figures: run memtop inside it");
@@ -794,6 +840,53 @@ static int classify_segment(const struct target *t, enum attach_kind *kind)
 	return 0;
 }
 
+/* The batch watch: a report every interval until --duration, a stop
+ * signal or the end of the process; true if the process ended. */
+static bool watch_batch(const struct options *opts, const struct target *t, int pidfd,
+			struct session *s, struct batch *b, double start)
+{
+	char err[256];
+	double next = start + opts->interval;
+	double stop_at = opts->duration > 0 ? start + opts->duration : INFINITY;
+	for (;;) {
+		double limit = next < stop_at ? next : stop_at;
+		if (wait_until(t, pidfd, limit))
+			return true;
+		if (stop_signal || now_s() >= stop_at)
+			return false;
+		if (!s->seg_open)
+			session_open_segment(s, err, sizeof(err));
+		session_tick(s);
+		sleep_s(PUBLISH_WAIT_S);
+		session_update(s, now_s());
+		batch_sample(b, s);
+		next += opts->interval;
+		if (next < now_s())
+			next = now_s() + opts->interval;
+	}
+}
+
+struct viewed {
+	const struct target *t;
+	int pidfd;
+};
+
+static bool viewed_ended(void *ctx)
+{
+	const struct viewed *v = ctx;
+	if (v->pidfd >= 0) {
+		struct pollfd p = { .fd = v->pidfd, .events = POLLIN };
+		return poll(&p, 1, 0) > 0;
+	}
+	return !alive(v->t->pid, v->t->starttime);
+}
+
+static unsigned viewed_signals(void *ctx)
+{
+	(void)ctx;
+	return (unsigned)stop_count;
+}
+
 int attach_main(const struct options *opts)
 {
 	int pid = opts->attach_pid;
@@ -802,20 +895,30 @@ int attach_main(const struct options *opts)
 		fprintf(stderr, "memtop: --attach %d: no such process\n", pid);
 		return 1;
 	}
-	if (opts->trace_dir || opts->export_path) {
-		fprintf(stderr, "memtop: --attach %d: %s does not work with --attach in this "
-			"version; use --batch --json -o FILE to keep the figures\n", pid,
-			opts->trace_dir ? "--trace" : "--export");
-		return 1;
-	}
-	if (!opts->batch) {
-		fprintf(stderr, "memtop: --attach %d: the live viewer does not attach in this "
-			"version: add --batch (and --duration SECS to detach after a while)\n", pid);
+	if (opts->trace_dir) {
+		/* the collector learns of a trace from its environment, which a
+		 * running process cannot be given */
+		fprintf(stderr, "memtop: --attach %d: --trace does not work with --attach in this "
+			"version; use --batch --json -o FILE to keep the figures\n", pid);
 		return 1;
 	}
 	if (check_target(&t) != 0)
 		return 1;
 	char collector[4096], err[768];
+	/* known before attaching, not after an hour of watching */
+	if (opts->export_path && html_export_check(opts->export_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "memtop: %s\n", err);
+		return 1;
+	}
+	if (!opts->batch) {
+		/* LC_CTYPE only: numbers keep the C locale's format */
+		setlocale(LC_CTYPE, "");
+		if (screen_preflight(STDIN_FILENO, STDOUT_FILENO, RENDER_MIN_W, RENDER_MIN_H, err,
+				     sizeof(err)) != 0) {
+			fprintf(stderr, "memtop: %s\n", err);
+			return 1;
+		}
+	}
 	if (launcher_find_collector(collector, sizeof(collector), err, sizeof(err)) != 0) {
 		fprintf(stderr, "memtop: %s\n", err);
 		return 1;
@@ -826,8 +929,8 @@ int attach_main(const struct options *opts)
 		return 1;
 	if (kind != ATTACH_READ_ONLY && check_injectable(&t, collector) != 0)
 		return 1;
-	FILE *out = open_output(opts->output_path);
-	if (!out)
+	FILE *out = opts->batch ? open_output(opts->output_path) : NULL;
+	if (opts->batch && !out)
 		return 1;
 
 	stop_signal = 0;
@@ -841,14 +944,14 @@ int attach_main(const struct options *opts)
 		struct injector in;
 		sigset_t old;
 		block_stop_signals(true, &old);
-		int r = injector_load(&in, pid, collector, err, sizeof(err));
+		int r = injector_load(&in, t.proc_id, collector, err, sizeof(err));
 		if (r == 0)
 			r = inject_start(&t, &in, spec, kind == ATTACH_RESTART, err, sizeof(err));
 		injector_free(&in);
 		block_stop_signals(false, &old);
 		if (r != 0) {
 			refuse(pid, err);
-			if (out != stdout)
+			if (out && out != stdout)
 				fclose(out);
 			if (pidfd >= 0)
 				close(pidfd);
@@ -861,40 +964,39 @@ int attach_main(const struct options *opts)
 	double start = now_s();
 	session_init(&s, pid, t.argv, "/proc", start);
 	s.seg_owner = (int)t.euid;
-	struct batch b;
-	batch_init(&b, out, opts->json, !opts->no_stacks);
-	b.path = opts->output_path;
 	if (session_open_segment(&s, err, sizeof(err)) != 0 && errno != ENOENT &&
 	    errno != EAGAIN)
 		fprintf(stderr, "memtop: %s\n", err);
+	/* the tick names this memtop as the segment's reader at once: another
+	 * memtop --attach must not take the attach for an abandoned one */
+	session_tick(&s);
 
-	double next = start + opts->interval;
-	double stop_at = opts->duration > 0 ? start + opts->duration : INFINITY;
+	struct batch b;
 	bool ended = false;
-	for (;;) {
-		double limit = next < stop_at ? next : stop_at;
-		if (wait_until(&t, pidfd, limit)) {
-			ended = true;
-			break;
+	enum viewer_end end = VIEWER_DURATION;
+	if (opts->batch) {
+		batch_init(&b, out, opts->json, !opts->no_stacks);
+		b.path = opts->output_path;
+		ended = watch_batch(opts, &t, pidfd, &s, &b, start);
+	} else {
+		viewer *v = viewer_new(opts, NULL, err, sizeof(err));
+		if (v) {
+			struct viewed ctx = { &t, pidfd };
+			struct viewer_attach va = { viewed_ended, viewed_signals, &ctx };
+			end = viewer_run_attached(v, &va, &s, start);
+			viewer_free(v);
+		} else {
+			fprintf(stderr, "memtop: %s\n", err);
 		}
-		if (stop_signal || now_s() >= stop_at)
-			break;
-		if (!s.seg_open)
-			session_open_segment(&s, err, sizeof(err));
-		session_tick(&s);
-		sleep_s(PUBLISH_WAIT_S);
-		session_update(&s, now_s());
-		batch_sample(&b, &s);
-		next += opts->interval;
-		if (next < now_s())
-			next = now_s() + opts->interval;
+		ended = s.ended;
 	}
 
 	int exit_code = 0;
 	if (ended) {
 		if (!s.seg_open)
 			session_open_segment(&s, err, sizeof(err));
-		session_set_ended(&s, -1, "ended (its exit status goes to its parent)");
+		if (!s.ended)
+			session_set_ended(&s, -1, "ended (its exit status goes to its parent)");
 	} else if (injected) {
 		sigset_t old;
 		block_stop_signals(true, &old);
@@ -907,11 +1009,30 @@ int attach_main(const struct options *opts)
 			exit_code = 1;
 		}
 	}
-	if (s.seg_open)
+	if (s.seg_open && !s.final) {
 		session_tick(&s);
-	sleep_s(PUBLISH_WAIT_S);
-	session_finish(&s, now_s());
-	batch_summary(&b, &s);
+		sleep_s(PUBLISH_WAIT_S);
+		session_finish(&s, now_s());
+	}
+	if (opts->batch) {
+		batch_summary(&b, &s);
+	} else if (ended) {
+		fprintf(stderr, "memtop: pid %d %s\n", pid, s.end_description);
+	} else {
+		fprintf(stderr, "memtop: stopped watching (%s); pid %d runs on%s\n",
+			end == VIEWER_DURATION ? "--duration" :
+			end == VIEWER_SIGNALLED ? "a signal" :
+			end == VIEWER_TERMINAL_LOST ? "the terminal went away" : "q", pid,
+			injected && exit_code == 0 ? ", detached" : "");
+	}
+	if (opts->export_path) {
+		if (html_export(&s, opts->export_path, err, sizeof(err)) == 0) {
+			fprintf(stderr, "memtop: report written to %s\n", opts->export_path);
+		} else {
+			fprintf(stderr, "memtop: %s\n", err);
+			exit_code = 1;
+		}
+	}
 	if (ended && s.seg_open) {
 		/* Gone: its segment is stale, unless a memtop that started it
 		 * still runs (that one removes it). */
@@ -922,11 +1043,11 @@ int attach_main(const struct options *opts)
 	session_free(&s);
 	if (pidfd >= 0)
 		close(pidfd);
-	if (out != stdout && fclose(out) != 0 && !b.failed) {
+	if (out && out != stdout && fclose(out) != 0 && !b.failed) {
 		fprintf(stderr, "memtop: writing %s failed: %s\n", opts->output_path, strerror(errno));
 		b.failed = true;
 	}
-	if (b.failed)
+	if (opts->batch && b.failed)
 		exit_code = 1;
 	return exit_code;
 }

@@ -324,13 +324,15 @@ static bool unsafe_has(const struct unsafe_ranges *u, uintptr_t a)
 	return false;
 }
 
+/* Memory goes through the borrowed thread's id: the main thread may have
+ * exited (its /proc entry then has no memory) while the others run. */
 int remote_read(struct remote *r, uintptr_t addr, void *buf, size_t len)
 {
 	struct iovec local = { buf, len }, remote = { (void *)addr, len };
-	if (process_vm_readv(r->pid, &local, 1, &remote, 1, 0) == (ssize_t)len)
+	if (process_vm_readv(r->tid, &local, 1, &remote, 1, 0) == (ssize_t)len)
 		return 0;
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/mem", r->pid);
+	snprintf(path, sizeof(path), "/proc/%d/mem", r->tid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -342,10 +344,10 @@ int remote_read(struct remote *r, uintptr_t addr, void *buf, size_t len)
 int remote_write(struct remote *r, uintptr_t addr, const void *buf, size_t len)
 {
 	struct iovec local = { (void *)buf, len }, remote = { (void *)addr, len };
-	if (process_vm_writev(r->pid, &local, 1, &remote, 1, 0) == (ssize_t)len)
+	if (process_vm_writev(r->tid, &local, 1, &remote, 1, 0) == (ssize_t)len)
 		return 0;
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/mem", r->pid);
+	snprintf(path, sizeof(path), "/proc/%d/mem", r->tid);
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;

@@ -45,6 +45,7 @@ enum {
 	OPT_COLLAPSED,
 	OPT_PPROF,
 	OPT_ATTACH,
+	OPT_OVERWRITE_TRACE,
 };
 
 static const struct option long_options[] = {
@@ -66,6 +67,7 @@ static const struct option long_options[] = {
 	{ "collapsed",           required_argument, NULL, OPT_COLLAPSED },
 	{ "pprof",               required_argument, NULL, OPT_PPROF },
 	{ "attach",              required_argument, NULL, OPT_ATTACH },
+	{ "overwrite-trace",     no_argument,       NULL, OPT_OVERWRITE_TRACE },
 	{ "help",                no_argument,       NULL, 'h' },
 	{ "version",             no_argument,       NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -280,6 +282,9 @@ static int apply_option(struct options *self, int c, const char *arg, char *err,
 	case OPT_NO_STACKS:
 		self->no_stacks = true;
 		return 0;
+	case OPT_OVERWRITE_TRACE:
+		self->overwrite_trace = true;
+		return 0;
 	case 'd':
 		if (!parse_double(arg, &v))
 			return fail(err, errlen, "--interval: '%s' is not a number of seconds", arg);
@@ -349,6 +354,8 @@ static int check_invocation(struct options *self, char *err, size_t errlen)
 		return fail(err, errlen,
 			    "missing COMMAND (usage: memtop [OPTIONS] -- COMMAND [ARG...], see memtop --help)");
 	}
+	if (self->overwrite_trace && !self->trace_dir)
+		return fail(err, errlen, "--overwrite-trace needs --trace DIR");
 	if (self->mode != MEMTOP_REPORT) {
 		if (self->json && !self->batch)
 			return fail(err, errlen, "--json needs --batch (or memtop report)");
@@ -457,6 +464,8 @@ void options_print_usage(FILE *f)
 "  -e, --export FILE.html       when the session ends, write a self-contained\n"
 "                               HTML report\n"
 "  -t, --trace DIR              record every allocation and free event under DIR\n"
+"                               (a new directory, or one without a trace)\n"
+"      --overwrite-trace        with --trace: replace the trace already in DIR\n"
 "      --collapsed FILE         (report) folded stacks for flamegraph tools\n"
 "      --pprof FILE             (report) gzip-compressed pprof profile\n"
 "\n"

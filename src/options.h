@@ -33,6 +33,7 @@ struct options {
 	const char *report_dir;  /* MEMTOP_REPORT: TRACE_DIR */
 	const char *export_path, *trace_dir, *output_path, *collapsed_path, *pprof_path;
 	bool batch, json, no_stacks;
+	bool overwrite_trace;    /* --overwrite-trace: replace the trace already in --trace DIR */
 	double interval;         /* default 1.0; OPTIONS_INTERVAL_MIN..OPTIONS_INTERVAL_MAX */
 	double duration;         /* 0 = until the command ends; else > 0 */
 	double sample_small, sample_medium, sample_large;  /* 0..1, defaults 0.01 0.5 1.0 */

@@ -33,10 +33,12 @@
 #include "launcher.h"
 #include "outpane.h"
 #include "render.h"
+#include "report.h"
 #include "run.h"
 #include "screen.h"
 #include "session.h"
 #include "shmreader.h"
+#include "tracedir.h"
 #include "viewer.h"
 
 #define COLLECTOR_GRACE_S 3.0
@@ -166,6 +168,7 @@ int run_command(const struct options *opts)
 		sleep_s(PUBLISH_WAIT_S);
 		session_update(&s, now_s());
 		batch_sample(&b, &s);
+		tracedir_sample(&s);
 		next += opts->interval;
 		if (next < now_s())
 			next = now_s() + opts->interval;
@@ -187,6 +190,7 @@ int run_command(const struct options *opts)
 	session_finish(&s, now_s());
 	batch_summary(&b, &s);
 	bool export_failed = opts->export_path && export_report(&s, opts->export_path) != 0;
+	tracedir_finish(&s);
 	if (l.ended)
 		session_release_segment(&s);
 	shm_cleanup_stale("/dev/shm", "/proc", getpid());
@@ -309,6 +313,7 @@ static int run_viewer(const struct options *opts)
 	exit_code = l.ended ? launcher_exit_code(&l) : 0;
 	if (export_failed && exit_code == 0)
 		exit_code = 1;
+	tracedir_finish(&s);
 	shm_cleanup_stale("/dev/shm", "/proc", getpid());
 	session_free(&s);
 	outpane_free(out);
@@ -334,23 +339,21 @@ int memtop_main(int argc, char **argv)
 	case MEMTOP_ATTACH:
 		return attach_main(&o);
 	case MEMTOP_REPORT:
-		fprintf(stderr, "memtop: report is not available in this version yet "
-			"(no trace format exists to read)\n");
-		return 1;
+		return report_main(&o);
 	case MEMTOP_RUN:
 		break;
-	}
-	if (o.trace_dir) {
-		fprintf(stderr, "memtop: --trace is not available in this version yet; "
-			"use --batch --json -o FILE to keep the figures\n");
-		return 1;
 	}
 	/* Known before the command runs, not after an hour of it. */
 	if (o.export_path && html_export_check(o.export_path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "memtop: %s\n", err);
 		return 1;
 	}
-	if (!o.batch)
-		return run_viewer(&o);
-	return run_command(&o);
+	if (tracedir_begin(&o, err, sizeof(err)) != 0) {
+		fprintf(stderr, "memtop: %s\n", err);
+		return 1;
+	}
+	int code = o.batch ? run_command(&o) : run_viewer(&o);
+	/* a trace directory of a command that never started is removed */
+	tracedir_close();
+	return code;
 }

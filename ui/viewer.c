@@ -49,6 +49,7 @@ struct viewer {
 	size_t nfindings;
 	double message_at;
 	char notice[256];
+	const struct viewer_attach *attach;  /* memtop --attach, else NULL */
 };
 
 static double now_s(void)
@@ -184,13 +185,16 @@ static void export_now(viewer *self, const struct session *s)
 		ui_state_message(&self->st, "%s", err);
 }
 
-static void finish_session(struct launcher *l, struct session *s)
+static void finish_session(viewer *self, struct launcher *l, struct session *s)
 {
 	char desc[128], err[256];
-	launcher_describe(l, desc, sizeof(desc));
+	if (self->attach)
+		snprintf(desc, sizeof(desc), "ended (its exit status goes to its parent)");
+	else
+		launcher_describe(l, desc, sizeof(desc));
 	if (!s->seg_open)
 		session_open_segment(s, err, sizeof(err));
-	session_set_ended(s, launcher_exit_code(l), desc);
+	session_set_ended(s, self->attach ? -1 : launcher_exit_code(l), desc);
 	session_finish(s, now_s());
 	session_release_segment(s);
 }
@@ -216,30 +220,51 @@ static void try_open(viewer *self, struct session *s, double start, bool *warned
 	}
 }
 
+static bool target_ended(viewer *self, struct launcher *l)
+{
+	return self->attach ? self->attach->ended(self->attach->ctx) : launcher_poll(l);
+}
+
+static unsigned signal_count(viewer *self)
+{
+	return self->attach ? self->attach->stop_signals(self->attach->ctx)
+			    : launcher_signal_count();
+}
+
+enum viewer_end viewer_run_attached(viewer *self, const struct viewer_attach *a,
+				    struct session *s, double start_s)
+{
+	self->attach = a;
+	enum viewer_end end = viewer_run(self, NULL, s, start_s);
+	self->attach = NULL;
+	return end;
+}
+
 enum viewer_end viewer_run(viewer *self, struct launcher *l, struct session *s, double start_s)
 {
 	double next = start_s + self->st.interval;
 	double stop_at = self->opts->duration > 0 ? start_s + self->opts->duration : INFINITY;
-	unsigned signals_seen = launcher_signal_count();
+	unsigned signals_seen = signal_count(self);
 	bool signalled = false, warned = false, dirty = true, full = true;
 	enum viewer_end end = VIEWER_QUIT;
 
 	for (;;) {
 		double now = now_s();
-		if (!s->ended && launcher_poll(l)) {
-			finish_session(l, s);
+		if (!s->ended && target_ended(self, l)) {
+			finish_session(self, l, s);
 			relist(self, s);
 			dirty = true;
 		}
-		if (launcher_signal_count() != signals_seen) {
-			signals_seen = launcher_signal_count();
+		if (signal_count(self) != signals_seen) {
+			signals_seen = signal_count(self);
 			signalled = true;
-			if (!s->ended)
+			if (!s->ended && !self->attach)
 				ui_state_message(&self->st, "memtop got a signal and passed it to pid %d; "
 						 "leaving when it ends (q leaves now)", s->pid);
 			dirty = true;
 		}
-		if (signalled && s->ended) {
+		/* an attached process is not memtop's to stop: leave it now */
+		if (signalled && (s->ended || self->attach)) {
 			end = VIEWER_SIGNALLED;
 			break;
 		}

@@ -21,7 +21,8 @@
 enum viewer_end {
 	VIEWER_QUIT,          /* q */
 	VIEWER_DURATION,      /* --duration elapsed */
-	VIEWER_SIGNALLED,     /* memtop got SIGINT/SIGTERM/SIGHUP/SIGQUIT and the command ended */
+	VIEWER_SIGNALLED,     /* memtop got SIGINT/SIGTERM/SIGHUP/SIGQUIT and the command ended
+			       * (attached: at once) */
 	VIEWER_TERMINAL_LOST  /* the terminal hung up */
 };
 
@@ -37,5 +38,17 @@ void viewer_free(viewer *self);
  * (session_set_ended, session_finish, session_release_segment) and its
  * final figures stay on screen until q. */
 enum viewer_end viewer_run(viewer *self, struct launcher *l, struct session *s, double start_s);
+
+/* memtop --attach: the watched process is not memtop's child.  ended()
+ * says whether it is gone (its session then ends without an exit status:
+ * that goes to its parent); stop_signals() counts the stop signals memtop
+ * got, each of which ends the watch at once (memtop then detaches). */
+struct viewer_attach {
+	bool (*ended)(void *ctx);
+	unsigned (*stop_signals)(void *ctx);
+	void *ctx;
+};
+enum viewer_end viewer_run_attached(viewer *self, const struct viewer_attach *a,
+				    struct session *s, double start_s);
 
 #endif

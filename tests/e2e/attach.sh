@@ -48,6 +48,15 @@ wait_for() {
 lines() { grep -c "^$2\$" "$1" 2>/dev/null || true; }
 has_lines() { [ "$(lines "$1" "$2")" -ge "$3" ]; }
 attached_now() { f=$(flags "$1"); [ "$f" -ge 0 ] && [ $((f & 4)) -ne 0 ] && [ $((f & 8)) -eq 0 ]; }
+# attach_state PID: none (no segment), attached, detached, or plain (no attach)
+attach_state() {
+	f=$(flags "$1")
+	if [ "$f" -lt 0 ]; then echo none
+	elif [ $((f & 12)) -eq 12 ]; then echo detached
+	elif [ $((f & 4)) -ne 0 ]; then echo attached
+	else echo plain
+	fi
+}
 tracer() { sed -n 's/^TracerPid:\t*//p' "/proc/$1/status"; }
 maps_count() { grep -c "$2" "/proc/$1/maps" | tr -d ' '; }
 collector_objects() {
@@ -75,7 +84,7 @@ wait_for "second pause" 5 has_lines "$WORK/a.out" paused 2
 wait "$M"
 check "memtop exit status after --duration" "$?" 0
 check "memtop said nothing on stderr" "$(cat "$WORK/a.err")" ""
-check "detached: flags" "$(( $(flags "$A") & 12 ))" 12
+check "detached: flags" "$(attach_state "$A")" detached
 check "no tracer left" "$(tracer "$A")" 0
 check "collector loaded once" "$(collector_objects "$A")" 1
 check "summary says attached" "$(q "$WORK/a.json" "s['attached']")" true
@@ -104,6 +113,15 @@ check "text report says the figures are since attach" \
 	"$(grep -c '^Attach: ' "$WORK/text.out" | awk '{ print ($1 > 0) }')" 1
 check "re-attach: the thread rows" "$(grep -c ' worker-[0-2] ' "$WORK/text.out" | awk '{ print ($1 >= 3) }')" 1
 check "re-attach: still one collector" "$(collector_objects "$A")" 1
+# sampling parameters travel with each attach: off, then on again
+"$MEMTOP" --attach "$A" --batch --json --no-stacks -d 0.2 --duration 0.4 -o "$WORK/ns.json"
+check "--no-stacks after attach: no stacks" "$(q "$WORK/ns.json" "s['top_stacks']")" None
+"$MEMTOP" --attach "$A" --batch --json -d 0.2 --duration 0.8 -o "$WORK/st.json"
+check "stacks again after a --no-stacks attach" "$(q "$WORK/st.json" "len(s['top_stacks']) > 0")" true
+"$MEMTOP" --attach "$A" --batch -d 0.2 --duration 0.4 -e "$WORK/a.html" > /dev/null 2> "$WORK/html.err"
+check "--export after attach: exit status" "$?" 0
+check "--export after attach: the report says attached" \
+	"$(grep -c '"attached":true' "$WORK/a.html" | awk '{ print ($1 > 0) }')" 1
 check "re-attach: no tracer left" "$(tracer "$A")" 0
 kill -TERM "$A"
 wait "$A"
@@ -111,6 +129,101 @@ check "attachee exit status" "$?" 0
 check "attachee output intact" "$(tail -n 1 "$WORK/a.out")" "errors=0"
 check "attachee balanced" "$(grep -c 'balanced=yes' "$WORK/a.out")" 1
 rm -f "/dev/shm/memtop.$A"
+
+# ------------------------------------------------------------- a library loaded after the attach
+# Its GOT is redirected at the next publication of any thread (one interval
+# at most); the module then allocates 0.6 s after its dlopen.
+"$ATT" 2 60 "$PROGS/.libs/dlmod.so" > "$WORK/l.out" 2>&1 &
+L=$!
+pids_to_kill="$pids_to_kill $L"
+wait_for "attachee start" 5 grep -qs '^started' "$WORK/l.out"
+"$MEMTOP" --attach "$L" --batch --json -d 0.1 --duration 1.5 -o "$WORK/l.json" 2> "$WORK/l.err" &
+M=$!
+wait_for "the attach" 10 attached_now "$L"
+kill -HUP "$L"
+wait "$M"
+check "late library: memtop exit status" "$?" 0
+check "late library: the module worked" "$(grep -c '^late work=1000$' "$WORK/l.out")" 1
+check "late library: its allocations counted" "$(q "$WORK/l.json" "thread(s, 'dl-late')['allocs']")" 1000
+check "late library: and its frees" "$(q "$WORK/l.json" "thread(s, 'dl-late')['frees']")" 1000
+kill -TERM "$L"
+wait "$L"
+check "late library: attachee exit status" "$?" 0
+rm -f "/dev/shm/memtop.$L"
+
+# ------------------------------------------------------------- signals to memtop, memtop killed
+"$ATT" 2 > "$WORK/s.out" 2>&1 &
+G=$!
+pids_to_kill="$pids_to_kill $G"
+wait_for "attachee start" 5 grep -qs '^started' "$WORK/s.out"
+# A background command of a script starts with SIGINT and SIGQUIT ignored,
+# and memtop leaves an ignored signal ignored (as for nohup): give it the
+# default disposition back where env can.
+sigs="TERM HUP"
+default_int=
+if env --default-signal=INT true 2> /dev/null; then
+	sigs="$sigs INT"
+	default_int=--default-signal=INT
+else
+	echo "SKIP: SIGINT to memtop (this env cannot reset an ignored signal)"
+fi
+for sig in $sigs; do
+	env $default_int "$MEMTOP" --attach "$G" --batch --json -d 0.2 -o "$WORK/s.json" \
+		2> "$WORK/s.err" &
+	M=$!
+	wait_for "the attach" 10 attached_now "$G"
+	sleep 0.3
+	kill -"$sig" "$M"
+	wait "$M"
+	check "SIG$sig to memtop: exit status" "$?" 0
+	check "SIG$sig to memtop: detached" "$(attach_state "$G")" detached
+	check "SIG$sig to memtop: summary written" "$(q "$WORK/s.json" "s['attached'] and s['totals']['allocs'] > 0")" true
+done
+# memtop killed outright stays attached; the next memtop detaches first,
+# then attaches afresh
+"$MEMTOP" --attach "$G" --batch -d 0.2 -o /dev/null 2> "$WORK/s.err" &
+M=$!
+wait_for "the attach" 10 attached_now "$G"
+kill -KILL "$M"
+wait "$M" 2> /dev/null
+check "memtop killed: still attached" "$(attach_state "$G")" attached
+"$MEMTOP" --attach "$G" --batch --json -d 0.2 --duration 0.5 -o "$WORK/s.json" 2> "$WORK/s.err"
+check "after a killed memtop: attach again" "$?" 0
+check "after a killed memtop: counted" "$(q "$WORK/s.json" "thread(s, 'worker-0')['allocs'] > 0")" true
+check "after a killed memtop: detached" "$(attach_state "$G")" detached
+check "after a killed memtop: one collector" "$(collector_objects "$G")" 1
+kill -TERM "$G"
+wait "$G"
+check "signals: attachee exit status" "$?" 0
+check "signals: attachee output intact" "$(tail -n 1 "$WORK/s.out")" "errors=0"
+rm -f "/dev/shm/memtop.$G"
+
+# ------------------------------------------------------------- the viewer: q detaches
+if command -v tmux > /dev/null 2>&1; then
+	"$ATT" 2 > "$WORK/v.out" 2>&1 &
+	V=$!
+	pids_to_kill="$pids_to_kill $V"
+	wait_for "attachee start" 5 grep -qs '^started' "$WORK/v.out"
+	SOCK="memtop-attach-$$"
+	tmux -L "$SOCK" new-session -d -x 120 -y 40 \
+		"'$MEMTOP' --attach $V -d 0.3 2> '$WORK/v.err'; echo memtop-exit=\$? > '$WORK/v.exit'; sleep 30"
+	shows() { tmux -L "$SOCK" capture-pane -p | grep -q -- "$1"; }
+	wait_for "the viewer's thread cards" 10 shows worker-1
+	check "viewer: attached" "$(attach_state "$V")" attached
+	tmux -L "$SOCK" send-keys q
+	wait_for "memtop to leave" 10 test -s "$WORK/v.exit"
+	check "viewer: q, exit status" "$(cat "$WORK/v.exit")" memtop-exit=0
+	check "viewer: q detached" "$(attach_state "$V")" detached
+	check "viewer: says so" "$(grep -c 'stopped watching (q); pid [0-9]* runs on, detached' "$WORK/v.err")" 1
+	check "viewer: no tracer left" "$(tracer "$V")" 0
+	tmux -L "$SOCK" kill-server 2> /dev/null
+	kill -TERM "$V"
+	wait "$V"
+	check "viewer: attachee exit status" "$?" 0
+	rm -f "/dev/shm/memtop.$V"
+else
+	echo "SKIP: the viewer (tmux is not installed)"
+fi
 
 # ------------------------------------------------------------- the process ends while watched
 "$ATT" 2 > "$WORK/e.out" 2>&1 &
@@ -149,7 +262,7 @@ done
 wait "$M"
 check "read-only attach exit status" "$?" 0
 check "read-only attach: never traced" "$max" 0
-check "read-only attach: nothing injected" "$(( $(flags "$P") & 4 ))" 0
+check "read-only attach: nothing injected" "$(attach_state "$P")" plain
 check "read-only attach: not 'attached' (figures since start)" "$(q "$WORK/p.json" "s['attached']")" false
 check "read-only attach: counted" "$(q "$WORK/p.json" "thread(s, 'worker-0')['allocs'] > 100")" true
 kill -TERM "$P"
@@ -223,10 +336,23 @@ else
 	echo "SKIP: another user's process (needs root and setpriv)"
 fi
 
-"$MEMTOP" --attach "$T" > /dev/null 2> "$WORK/r.err"
-check "no --batch: exit status" "$?" 1
-check "no --batch: message" "$(grep -c -- "add --batch" "$WORK/r.err")" 1
-untouched "no --batch" "$T"
+worker=$(ls "/proc/$T/task" | grep -v "^$T\$" | head -n 1)
+"$MEMTOP" --attach "$worker" --batch > /dev/null 2> "$WORK/r.err"
+check "a thread id: exit status" "$?" 1
+check "a thread id: message" "$(grep -c "that is a thread of process $T" "$WORK/r.err")" 1
+untouched "a thread id" "$T"
+"$MEMTOP" --attach "$T" --batch --trace "$WORK/tr" > /dev/null 2> "$WORK/r.err"
+check "--trace: exit status" "$?" 1
+check "--trace: message" "$(grep -c -- "--trace does not work with --attach" "$WORK/r.err")" 1
+untouched "--trace" "$T"
+"$MEMTOP" --attach "$T" --batch -e "$WORK/no/such/dir/r.html" > /dev/null 2> "$WORK/r.err"
+check "--export into a missing directory: exit status" "$?" 1
+untouched "--export into a missing directory" "$T"
+
+"$MEMTOP" --attach "$T" < /dev/null > /dev/null 2> "$WORK/r.err"
+check "viewer without a terminal: exit status" "$?" 1
+check "viewer without a terminal: message" "$(grep -c -- "use --batch" "$WORK/r.err")" 1
+untouched "viewer without a terminal" "$T"
 
 # A mount namespace where the collector's directory is hidden.
 if [ "$(id -u)" = 0 ] && unshare --mount --propagation private true 2> /dev/null; then

@@ -31,8 +31,13 @@ check "--help exit 0" "$?" 0
 grep -q -- "--attach" "$WORK/help" && pass "help lists --attach" || fail "help text"
 "$MEMTOP" --version | grep -q '^memtop [0-9]' && pass "--version" || fail "--version"
 
-"$MEMTOP" --attach 1 --batch 2> "$WORK/err"
-check "--attach not yet available: exit 1" "$?" 1
+# (attach.sh covers --attach; a pid that no longer exists here, so that
+# no real process is attached to)
+sh -c 'exit 0' &
+gone=$!
+wait "$gone"
+"$MEMTOP" --attach "$gone" --batch 2> "$WORK/err"
+check "--attach to no such process: exit 1" "$?" 1
 
 # the command's own exit status is memtop's
 "$MEMTOP" --batch -o /dev/null -- sh -c 'exit 42'

@@ -2,7 +2,7 @@
  * attachee.c - a multi-threaded program meant to be started without memtop
  * and attached to later (tests/e2e/attach.sh).
  *
- *   attachee THREADS [MAX_SECONDS]
+ *   attachee THREADS [MAX_SECONDS [MODULE]]
  *
  * THREADS workers named worker-0, worker-1, ... allocate continuously
  * through every path the collector redirects when it attaches: PLT calls
@@ -17,6 +17,9 @@
  *            worker's tally since the last resume ("window name=... allocs=N
  *            frees=N reallocs=N bytes=N") and "paused"
  *   SIGUSR2  resume: the window tallies start again from zero; "resumed"
+ *   SIGHUP   (with MODULE, tests/progs/dlmod.c's) a thread "dl-late" loads
+ *            MODULE with dlopen, waits 0.6 s, then makes dlmod_work(1000)
+ *            allocations from inside it: "late work=1000"
  *   SIGTERM  finish: the workers stop, the program prints its totals and
  *            "errors=N" (corrupted blocks seen), and exits 0 if there were none
  * While paused, the workers make no call at all, so a tool attached between
@@ -24,8 +27,10 @@
  * MAX_SECONDS (default 120) ends a forgotten instance.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,7 +134,10 @@ static void *work(void *arg)
 			count(w, 0, 1, 0, 0);
 		}
 		if (r % 8 == 0) {
-			/* read from the GOT at every call: a GLOB_DAT entry */
+			/* read from the GOT at every call: a GLOB_DAT entry (the
+			 * barrier keeps the compiler from reusing an earlier
+			 * load: to it, a function's address never changes) */
+			__asm__ volatile("" ::: "memory");
 			void *(*volatile m)(size_t) = malloc;
 			void (*volatile f)(void *) = free;
 			unsigned char *p = m(40);
@@ -160,6 +168,23 @@ static void *work(void *arg)
 	return NULL;
 }
 
+static const char *module_path;
+
+static void *late(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "dl-late");
+	void *h = dlopen(module_path, RTLD_NOW | RTLD_LOCAL);
+	int (*dlwork)(int) = h ? (int (*)(int))dlsym(h, "dlmod_work") : NULL;
+	if (!dlwork) {
+		printf("late failed: %s\n", dlerror());
+		return NULL;
+	}
+	nap(600000000);
+	printf("late work=%d\n", dlwork(1000));
+	return NULL;
+}
+
 static void wait_parked(void)
 {
 	for (int i = 0; i < nworkers; i++)
@@ -171,6 +196,9 @@ int main(int argc, char **argv)
 {
 	nworkers = argc > 1 ? atoi(argv[1]) : 3;
 	int max_s = argc > 2 ? atoi(argv[2]) : 120;
+	module_path = argc > 3 ? argv[3] : NULL;
+	pthread_t late_th;
+	bool late_started = false;
 	if (nworkers < 1 || nworkers > MAX_THREADS) {
 		fprintf(stderr, "usage: attachee THREADS [MAX_SECONDS]\n");
 		return 2;
@@ -182,6 +210,7 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGALRM);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);  /* inherited by the workers */
 	for (int i = 0; i < nworkers; i++) {
 		workers[i].id = i;
@@ -217,11 +246,16 @@ int main(int argc, char **argv)
 				while (__atomic_load_n(&workers[i].parked, __ATOMIC_ACQUIRE))
 					nap(100000);
 			printf("resumed\n");
+		} else if (sig == SIGHUP) {
+			if (module_path && !late_started)
+				late_started = pthread_create(&late_th, NULL, late, NULL) == 0;
 		} else {
 			break;  /* SIGTERM, or MAX_SECONDS passed */
 		}
 	}
 	__atomic_store_n(&finishing, 1, __ATOMIC_RELEASE);
+	if (late_started)
+		pthread_join(late_th, NULL);
 	uint64_t rounds = 0, allocs = 0, frees = 0, errors = 0;
 	for (int i = 0; i < nworkers; i++) {
 		pthread_join(workers[i].th, NULL);

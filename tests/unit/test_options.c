@@ -510,6 +510,18 @@ static void test_error_json_needs_batch(void **state)
 	assert_true(o.json);
 }
 
+static void test_overwrite_trace(void **state)
+{
+	struct options o;
+
+	PARSE_OK(&o, "--trace", "d", "--overwrite-trace", "cmd");
+	assert_true(o.overwrite_trace);
+	assert_string_equal(o.trace_dir, "d");
+	PARSE_OK(&o, "--trace", "d", "cmd");
+	assert_false(o.overwrite_trace);
+	ERROR2("--overwrite-trace", "--trace", "--overwrite-trace", "cmd");
+}
+
 static void test_error_report_only_options(void **state)
 {
 	ERROR2("--collapsed", "report", "--collapsed", "f", "cmd");
@@ -604,6 +616,7 @@ static void test_usage_text(void **state)
 		"--duration", "--sample-small", "--sample-medium", "--sample-large",
 		"--medium-threshold", "--large-threshold", "--frequency-threshold",
 		"--no-stacks", "--collapsed", "--pprof", "--attach", "--help", "--version",
+		"--overwrite-trace",
 		"-e,", "-t,", "-b,", "-o,", "-d,", "-h,", "-V,",
 		"memtop [OPTIONS] [--] COMMAND [ARG...]", "memtop [OPTIONS] --attach PID",
 		"memtop report [OPTIONS] TRACE_DIR",
@@ -654,6 +667,7 @@ int main(void)
 		cmocka_unit_test(test_error_attach),
 		cmocka_unit_test(test_error_report),
 		cmocka_unit_test(test_error_json_needs_batch),
+		cmocka_unit_test(test_overwrite_trace),
 		cmocka_unit_test(test_error_report_only_options),
 		cmocka_unit_test(test_error_empty_paths),
 		cmocka_unit_test(test_reentrant),

@@ -1,0 +1,232 @@
+#!/bin/sh
+# trace.sh - --trace DIR and memtop report end to end: the report's totals
+# and per-thread figures equal the live session's exactly; the leak of
+# tests/progs/twosites found by stack; folded stacks and the pprof profile
+# parse and agree; a target killed with SIGKILL, a torn last block and a
+# full disk leave a readable trace; trace directories that must be refused
+# are (an existing trace, a symbolic link, a file); damaged traces get an
+# error naming the file and offset.
+. "$(dirname "$0")/lib.sh"
+
+D="$WORK/t1"
+"$MEMTOP" --batch --json -o "$WORK/live.json" --trace "$D" -- "$PROGS/threads" 4 2000 \
+	> "$WORK/t1.out" 2> "$WORK/t1.err"
+check "traced run: exit status" "$?" 0
+check "traced run: says where the trace is" \
+	"$(grep -c "^memtop: trace written to $D (2 files, [0-9]* bytes)$" "$WORK/t1.err")" 1
+check "trace directory mode 0700" "$(stat -c %a "$D")" 700
+check "trace files: session.mtt and one per process" "$(ls "$D" | sort | tr '\n' ' ')" \
+	"session.mtt trace.$(q "$WORK/live.json" "s['pid']").mtt "
+"$MEMTOP" report --json "$D" > "$WORK/rep.json" 2> "$WORK/rep.err"
+check "report: exit status" "$?" 0
+check "report: one JSON line" "$(wc -l < "$WORK/rep.json")" 1
+check "report: nothing on stderr" "$(cat "$WORK/rep.err")" ""
+for k in allocs frees reallocs failed bytes_allocated bytes_freed live_bytes threads_seen; do
+	check "round trip: totals.$k" "$(q "$WORK/rep.json" "s['totals']['$k']")" \
+		"$(q "$WORK/live.json" "s['totals']['$k']")"
+done
+per_thread="sorted((t['tid'], t['name'], t['allocs'], t['frees'], t['bytes_allocated'], t['bytes_freed'], t['live_bytes'], t['peak_live_bytes'], t['size_histogram']) for t in s['threads'])"
+check "round trip: every thread's counters, name, peak and histogram" \
+	"$(q "$WORK/rep.json" "$per_thread")" "$(q "$WORK/live.json" "$per_thread")"
+for k in pid command exit_status; do
+	check "round trip: $k" "$(q "$WORK/rep.json" "s['$k']")" "$(q "$WORK/live.json" "s['$k']")"
+done
+check "report: the batch schema's members all there" \
+	"$(q "$WORK/rep.json" "sorted(set(records[0]) - {'trace', 'process_metrics', 'peak', 'leaks', 'temporary'})")" \
+	"$(q "$WORK/live.json" "sorted(s)")"
+check "report: the process's exact peak is at least the live lower bound" \
+	"$(q "$WORK/rep.json" "s['peak']['live_bytes'] >= $(q "$WORK/live.json" "max(t['peak_live_bytes'] for t in s['threads'])")")" true
+check "report: leaks of the workers (worker-i keeps i blocks of 100 bytes)" \
+	"$(q "$WORK/rep.json" "sorted((t['name'], t['blocks'], t['bytes']) for t in s['leaks']['threads'] if t['name'] != 'threads')")" \
+	"[('renamed-3', 3, 300), ('worker-1', 1, 100), ('worker-2', 2, 200)]"
+check "report: trace complete, nothing lost" \
+	"$(q "$WORK/rep.json" "[(p['complete'], p['events_lost']) for p in s['trace']['processes']]")" "[(True, 0)]"
+check "report: events = 2 per malloc/free pair" \
+	"$(q "$WORK/rep.json" "s['trace']['processes'][0]['events'] == s['totals']['allocs'] + s['totals']['frees'] + s['totals']['failed'] - s['totals']['reallocs']")" true
+
+"$MEMTOP" report "$D" > "$WORK/rep.txt" 2>&1
+check "text report: exit status" "$?" 0
+for section in "^memtop summary - pid" "^Peak heap: " "^Leaks: 11 blocks never freed" \
+	"^Temporary allocations" "^Trace: $D, 2 files" "renamed-3"; do
+	check "text report has '$section'" "$(grep -c "$section" "$WORK/rep.txt" | sed 's/^[1-9][0-9]*$/yes/')" yes
+done
+
+# memtop's own samples of the process (every interval) go in session.mtt.
+"$MEMTOP" --batch -o /dev/null -d 0.1 --trace "$WORK/tm" -- "$PROGS/threads" 2 1000 0.8 > /dev/null 2>&1
+"$MEMTOP" report --json "$WORK/tm" > "$WORK/repm.json" 2> /dev/null
+check "metrics: one sample an interval, RSS and CPU time known" \
+	"$(q "$WORK/repm.json" "s['process_metrics']['samples'] >= 5 and s['process_metrics']['rss_bytes'] > 0 and s['process_metrics']['cpu_time_s'] is not None")" true
+check "metrics: the session's span covers the run" "$(q "$WORK/repm.json" "0.8 <= s['elapsed_s'] < 10")" true
+
+# ---------------------------------------------------------------- leaks, folded stacks, pprof
+D2="$WORK/t2"
+"$MEMTOP" --batch -o /dev/null --sample-medium 1 --trace "$D2" -- "$PROGS/twosites" 200000 2000 \
+	> /dev/null 2>&1
+"$MEMTOP" report --json --collapsed "$WORK/folded.txt" --pprof "$WORK/prof.pb.gz" \
+	--export "$WORK/rep.html" "$D2" > "$WORK/rep2.json" 2> "$WORK/rep2.err"
+check "twosites report: exit status" "$?" 0
+big="[g for g in s['leaks']['by_stack'] if g['frames'] and g['frames'][0].startswith('big_few ')][0]"
+check "leak: 50 blocks never freed, from big_few" "$(q "$WORK/rep2.json" "$big['blocks']")" 50
+check "leak: 50 x 40000 bytes" "$(q "$WORK/rep2.json" "$big['bytes']")" 2000000
+check "leak: the bigsite thread holds them" \
+	"$(q "$WORK/rep2.json" "[t['blocks'] for t in s['leaks']['threads'] if t['name'] == 'bigsite']")" "[50]"
+check "temporary: small_many's blocks are freed at once" \
+	"$(q "$WORK/rep2.json" "[t['blocks'] for t in s['temporary']['threads'] if t['name'] == 'smallsite']")" "[200000]"
+check "folded stacks: every line is 'frame;frame;... COUNT'" \
+	"$(grep -cvE '^[^;]+(;[^;]+)* [0-9]+$' "$WORK/folded.txt")" 0
+check "folded stacks: outermost frame first, big_few innermost" \
+	"$(grep -c '^clone3.*;run at twosites.c:[0-9]* (twosites);big_few at twosites.c:[0-9]* (twosites) [0-9]*$' "$WORK/folded.txt")" 1
+folded_sum=$(awk '{ n += $NF } END { print n }' "$WORK/folded.txt")
+check "folded stacks: the values are the stacks' bytes_est (top stacks within them)" \
+	"$(q "$WORK/rep2.json" "sum(x['bytes_est'] for x in s['top_stacks']) <= $folded_sum")" true
+pprof_sums=$(python3 - "$WORK/prof.pb.gz" <<'PY'
+import gzip, sys
+data = gzip.open(sys.argv[1]).read()
+def varint(b, i):
+    v = s = 0
+    while True:
+        c = b[i]; i += 1
+        v |= (c & 0x7f) << s; s += 7
+        if not c & 0x80:
+            return v, i
+def fields(b):
+    i = 0
+    while i < len(b):
+        key, i = varint(b, i)
+        f, w = key >> 3, key & 7
+        if w == 0:
+            v, i = varint(b, i)
+        elif w == 2:
+            n, i = varint(b, i); v = b[i:i + n]; i += n
+        else:
+            raise SystemExit("unexpected wire type %d" % w)
+        yield f, v
+sums = [0, 0, 0, 0]
+strings = []
+types = []
+for f, v in fields(data):
+    if f == 2:
+        for g, x in fields(v):
+            if g == 2:
+                vals, j = [], 0
+                while j < len(x):
+                    n, j = varint(x, j); vals.append(n)
+                for k in range(4):
+                    sums[k] += vals[k]
+    elif f == 6:
+        strings.append(v.decode())
+    elif f == 1:
+        types.append(dict(fields(v)))
+print(",".join(strings[t[1]] for t in types), sums[1])
+PY
+)
+check "pprof: sample types" "${pprof_sums% *}" "alloc_objects,alloc_space,inuse_objects,inuse_space"
+check "pprof: alloc_space total = the folded stacks' total" "${pprof_sums#* }" "$folded_sum"
+if command -v protoc > /dev/null 2>&1; then
+	zcat "$WORK/prof.pb.gz" | protoc --decode_raw > "$WORK/prof.txt" 2>&1
+	check "pprof: protoc --decode_raw parses it" "$?" 0
+else
+	echo "skip: protoc --decode_raw (Debian package protobuf-compiler) is not installed"
+fi
+check "report --export: an HTML report with the summary embedded" \
+	"$(grep -c 'id="memtop-data"' "$WORK/rep.html")" 1
+check "report --export: said where" "$(grep -c "report written to $WORK/rep.html" "$WORK/rep2.err")" 1
+
+# ---------------------------------------------------------------- killed target
+D3="$WORK/t3"
+"$MEMTOP" --batch -o /dev/null --trace "$D3" -- "$PROGS/threads" 2 100000 30 \
+	> /dev/null 2> "$WORK/t3.err" &
+mpid=$!
+i=0
+while [ $i -lt 100 ] && ! ls "$D3"/trace.*.mtt > /dev/null 2>&1; do sleep 0.1; i=$((i + 1)); done
+sleep 1.5
+tpid=$(ls "$D3" | sed -n 's/^trace\.\([0-9]*\)\.mtt$/\1/p')
+kill -KILL "$tpid"
+wait $mpid
+check "killed target: memtop exits 128+9" "$?" 137
+check "killed target: trace still written" "$(grep -c "trace written to $D3" "$WORK/t3.err")" 1
+"$MEMTOP" report --json "$D3" > "$WORK/rep3.json" 2> "$WORK/rep3.err"
+check "killed target: report works" "$?" 0
+check "killed target: says the process did not finish its trace" \
+	"$(grep -c "pid $tpid did not finish its trace (killed" "$WORK/rep3.err")" 1
+check "killed target: what was written is read (full buffers of both workers)" \
+	"$(q "$WORK/rep3.json" "s['totals']['allocs'] > 20000 and s['trace']['processes'][0]['complete'] == False")" true
+check "killed target: the session knows how it ended" \
+	"$(q "$WORK/rep3.json" "(s['exit_status'], s['end'])")" "(137, 'killed by signal 9 (Killed)')"
+
+# A torn last block: the file cut in the middle of its last block.
+cp -r "$D" "$WORK/t4"
+f4=$(ls "$WORK"/t4/trace.*.mtt)
+size=$(stat -c %s "$f4")
+truncate -s $((size - 5)) "$f4"
+"$MEMTOP" report --json "$WORK/t4" > "$WORK/rep4.json" 2> "$WORK/rep4.err"
+check "torn last block: report works" "$?" 0
+check "torn last block: a warning naming the file and the offset" \
+	"$(q "$WORK/rep4.json" "len([w for w in s['trace']['warnings'] if '$f4: torn last block at offset' in w])")" 1
+check "torn last block: said on stderr" "$(grep -c 'damaged or incomplete' "$WORK/rep4.err")" 1
+
+# ---------------------------------------------------------------- refusals
+"$MEMTOP" --batch -o /dev/null --trace "$D" -- true 2> "$WORK/r1.err"
+check "existing trace: refused with exit 1" "$?" 1
+check "existing trace: says why and what to do" \
+	"$(grep -c "^memtop: --trace $D: already holds a trace; use --overwrite-trace" "$WORK/r1.err")" 1
+check "existing trace: left untouched" "$(q "$WORK/rep.json" "s['pid']")" \
+	"$("$MEMTOP" report --json "$D" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')"
+"$MEMTOP" --batch -o /dev/null --trace "$D" --overwrite-trace -- "$PROGS/threads" 1 10 > /dev/null 2>&1
+check "--overwrite-trace: replaced" "$(ls "$D" | wc -l)" 2
+mkdir "$WORK/target"
+ln -s "$WORK/target" "$WORK/link"
+"$MEMTOP" --batch -o /dev/null --trace "$WORK/link" -- true 2> "$WORK/r2.err"
+check "symbolic link: refused" "$?" 1
+check "symbolic link: says so" "$(grep -c 'is a symbolic link' "$WORK/r2.err")" 1
+check "symbolic link: nothing written through it" "$(ls "$WORK/target" | wc -l)" 0
+: > "$WORK/plainfile"
+"$MEMTOP" --batch -o /dev/null --trace "$WORK/plainfile" -- true 2> "$WORK/r3.err"
+check "a file as DIR: refused" "$(grep -c 'exists and is not a directory' "$WORK/r3.err")" 1
+"$MEMTOP" --batch -o /dev/null --trace "$WORK/new" -- /nonexistent/command 2> /dev/null
+check "command not found: exit 127" "$?" 127
+check "command not found: no trace directory left" "$(ls -d "$WORK/new" 2> /dev/null | wc -l)" 0
+"$MEMTOP" --overwrite-trace -- true 2> "$WORK/r4.err"
+check "--overwrite-trace without --trace: usage error" "$?" 2
+"$MEMTOP" report 2> "$WORK/r5.err"
+check "report without TRACE_DIR: usage error" "$?" 2
+
+# ---------------------------------------------------------------- damaged traces
+mkdir "$WORK/empty"
+"$MEMTOP" report "$WORK/empty" 2> "$WORK/d1.err"
+check "directory without a trace: exit 1" "$?" 1
+check "directory without a trace: says so" "$(grep -c 'no memtop trace here' "$WORK/d1.err")" 1
+mkdir "$WORK/foreign"
+head -c 4096 /dev/urandom > "$WORK/foreign/trace.1.mtt"
+"$MEMTOP" report "$WORK/foreign" 2> "$WORK/d2.err"
+check "foreign file: exit 1" "$?" 1
+check "foreign file: names the file and offset" \
+	"$(grep -c "$WORK/foreign/trace.1.mtt: not a memtop trace (no trace magic at offset 0)" "$WORK/d2.err")" 1
+cp -r "$D" "$WORK/flipped"
+f5=$(ls "$WORK"/flipped/trace.*.mtt)
+printf '\377' | dd of="$f5" bs=1 seek=2000 conv=notrunc 2> /dev/null
+"$MEMTOP" report --json "$WORK/flipped" > "$WORK/rep5.json" 2> /dev/null
+check "a flipped byte: the report of what was read" "$?" 0
+check "a flipped byte: a damaged-block warning with its offset" \
+	"$(q "$WORK/rep5.json" "any('damaged block at offset' in w and 'checksum' in w for w in s['trace']['warnings'])")" true
+
+# ---------------------------------------------------------------- a full disk
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+	mkdir "$WORK/mnt"
+	unshare -m sh -c "mount -t tmpfs -o size=256k tmpfs '$WORK/mnt' &&
+		'$MEMTOP' --batch -o /dev/null --trace '$WORK/mnt/t' -- '$PROGS/threads' 4 20000 \
+			> '$WORK/full.out' 2> '$WORK/full.err'; echo \$? > '$WORK/full.rc';
+		'$MEMTOP' report --json '$WORK/mnt/t' > '$WORK/full.json' 2> '$WORK/full-rep.err';
+		echo \$? > '$WORK/full-rep.rc'"
+	check "full disk: the command ran to its end" "$(grep -c '^THREAD' "$WORK/full.out")" 4
+	check "full disk: exit status is the command's" "$(cat "$WORK/full.rc")" 0
+	check "full disk: memtop says tracing stopped, the rest readable" \
+		"$(grep -c 'is full: pid [0-9]* stopped tracing there.*stays readable' "$WORK/full.err")" 1
+	check "full disk: the report reads what was written" "$(cat "$WORK/full-rep.rc")" 0
+	check "full disk: some events, not all" \
+		"$(q "$WORK/full.json" "0 < s['totals']['allocs'] < 100000")" true
+else
+	echo "skip: full disk needs root and unshare -m"
+fi
+
+finish

@@ -1,0 +1,872 @@
+/*
+ * test_trace_reader.c - the trace reader (src/trace_reader.c) and the
+ * report built on it (src/report.c), on files made here with the
+ * collector's own encoder (trace_format.h, trace_encode of trace.h):
+ * every block type and every event op read back field by field, events of
+ * several threads merged by time, clock pairs turned into times, the
+ * counting rules, leaks and temporary allocations; then damaged input:
+ * a small file cut at every offset, every byte of it flipped, wrong magic
+ * and version, empty files, a directory without a trace, a FIFO.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "report.h"
+#include "trace.h"
+#include "trace_reader.h"
+
+/* ---------------------------------------------------------------- writing */
+
+struct tb {
+	unsigned char *b;
+	size_t n, cap;
+};
+
+static void put(struct tb *t, const void *d, size_t n)
+{
+	if (t->n + n > t->cap) {
+		t->cap = (t->n + n) * 2 + 256;
+		t->b = realloc(t->b, t->cap);
+		assert_non_null(t->b);
+	}
+	memcpy(t->b + t->n, d, n);
+	t->n += n;
+}
+
+static void header(struct tb *t, int pid, int ppid, uint32_t version)
+{
+	struct mt_trace_header h;
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, MT_TRACE_MAGIC, sizeof(h.magic));
+	h.version = version;
+	h.header_size = sizeof(h);
+	h.pid = pid;
+	h.ppid = ppid;
+	h.start_ns = 1000000000000ull;
+	snprintf(h.exe, sizeof(h.exe), "/bin/prog%d", pid);
+	put(t, &h, sizeof(h));
+}
+
+static void block(struct tb *t, uint32_t type, int32_t tid, const void *a, size_t alen,
+		  const void *b, size_t blen)
+{
+	unsigned char payload[70000];
+	assert_true(alen + blen <= sizeof(payload));
+	memcpy(payload, a, alen);
+	if (blen)
+		memcpy(payload + alen, b, blen);
+	struct mt_trace_block h = { type, (uint32_t)(alen + blen), tid,
+				    mt_trace_check(payload, alen + blen) };
+	put(t, &h, sizeof(h));
+	put(t, payload, alen + blen);
+}
+
+static void thread_rec(struct tb *t, int32_t tid, uint32_t what, uint32_t slot, const char *name,
+		       uint64_t time_ns, uint64_t cpu_ns)
+{
+	struct mt_tb_thread r = { .what = what, .slot = slot, .time_ns = time_ns, .cpu_ns = cpu_ns };
+	strncpy(r.name, name, sizeof(r.name));
+	block(t, MT_TB_THREAD, tid, &r, sizeof(r), NULL, 0);
+}
+
+static void clock_rec(struct tb *t, uint64_t ticks, uint64_t rt, uint64_t hz)
+{
+	struct mt_tb_clock c = { ticks, rt, rt / 2, hz };
+	block(t, MT_TB_CLOCK, 0, &c, sizeof(c), NULL, 0);
+}
+
+struct evw {
+	struct mt_tstream st;
+	unsigned char buf[MT_TBUF_SIZE];
+};
+
+static void ev(struct evw *w, unsigned op, uint64_t a, uint64_t b, uint64_t size, uint64_t usable,
+	       uint64_t extra, uint32_t stack, uint64_t weight, uint64_t now)
+{
+	struct mt_sampled sm = { weight, stack };
+	trace_encode(&w->st, w->buf, op, a, b, size, usable, extra, sm, now);
+}
+
+static void flush(struct tb *t, int32_t tid, struct evw *w, uint32_t flags)
+{
+	struct mt_tb_events e = { w->st.base_ticks, w->st.count, flags };
+	block(t, MT_TB_EVENTS, tid, &e, sizeof(e), w->buf, w->st.used);
+	memset(&w->st, 0, sizeof(w->st));
+}
+
+/* ---------------------------------------------------------------- reading */
+
+#define MAX_EVENTS 64
+
+struct seen {
+	struct trace_event ev[MAX_EVENTS];
+	size_t nev;
+	uint32_t stack_id, stack_depth, stack_flags;
+	uint64_t frames[8];
+	char module[64];
+	struct mt_tb_module mod;
+	struct mt_tb_metrics metrics;
+	size_t nmetrics, nwarnings;
+};
+
+static void on_stack(void *ctx, const struct trace_file *f, uint32_t id, uint32_t flags,
+		     const uint64_t *frames, uint32_t depth)
+{
+	struct seen *s = ctx;
+	s->stack_id = id;
+	s->stack_flags = flags;
+	s->stack_depth = depth;
+	memcpy(s->frames, frames, (depth < 8 ? depth : 8) * sizeof(frames[0]));
+	(void)f;
+}
+
+static void on_module(void *ctx, const struct trace_file *f, const struct mt_tb_module *m,
+		      const char *path)
+{
+	struct seen *s = ctx;
+	s->mod = *m;
+	snprintf(s->module, sizeof(s->module), "%s", path);
+	(void)f;
+}
+
+static void on_metrics(void *ctx, const struct trace_file *f, const struct mt_tb_metrics *m)
+{
+	struct seen *s = ctx;
+	s->metrics = *m;
+	s->nmetrics++;
+	(void)f;
+}
+
+static void on_event(void *ctx, const struct trace_file *f, const struct trace_event *e)
+{
+	struct seen *s = ctx;
+	if (s->nev < MAX_EVENTS)
+		s->ev[s->nev] = *e;
+	s->nev++;
+	(void)f;
+}
+
+static void on_warning(void *ctx, const char *msg)
+{
+	struct seen *s = ctx;
+	s->nwarnings++;
+	(void)msg;
+}
+
+static const struct trace_visitor visitor = {
+	.stack = on_stack, .module = on_module, .metrics = on_metrics, .event = on_event,
+	.warning = on_warning,
+};
+
+/* Read a buffer as one file; the reader (to free) or NULL with err. */
+static trace_reader *read_buf(const char *name, const void *d, size_t n, struct seen *s,
+			      char *err, size_t errlen)
+{
+	trace_reader *r = trace_reader_new();
+	assert_non_null(r);
+	memset(s, 0, sizeof(*s));
+	struct trace_visitor v = visitor;
+	v.ctx = s;
+	if (trace_reader_add_buffer(r, name, d, n, err, errlen) != 0) {
+		trace_reader_free(r);
+		return NULL;
+	}
+	trace_reader_scan(r, &v);
+	for (size_t i = 0; i < trace_reader_file_count(r); i++)
+		trace_reader_events(r, i, &v);
+	return r;
+}
+
+/* A file with one of everything: the base of most tests below.  Ticks run
+ * at 1 GHz from tick 1000 at realtime 1e12 + 1000 ns. */
+#define T0_NS 1000000000000ull
+static void full_file(struct tb *t)
+{
+	header(t, 42, 41, MT_TRACE_VERSION);
+	clock_rec(t, 1000, T0_NS + 1000, 0);
+	struct { struct mt_tb_module m; char path[16]; } mod = { { 0x1000, 0x2000, 0x300 }, "/lib/x.so" };
+	block(t, MT_TB_MODULE, 0, &mod.m, sizeof(mod.m), mod.path, strlen(mod.path) + 1);
+	thread_rec(t, 42, MT_THREAD_START, 0, "main", T0_NS + 1000, 0);
+	thread_rec(t, 43, MT_THREAD_START, 1, "worker", T0_NS + 1100, 0);
+	uint64_t frames[3] = { 0x1010, 0x1020, 0x1030 };
+	struct mt_tb_stack st = { .id = 7, .depth = 3, .flags = MT_STACK_VALID | MT_STACK_TRUNCATED };
+	block(t, MT_TB_STACK, 0, &st, sizeof(st), frames, sizeof(frames));
+	struct evw *w = calloc(1, sizeof(*w));
+	assert_non_null(w);
+	/* main thread: one of each op */
+	ev(w, MT_EV_ALLOC, 0x5000, 0, 100, 104, 0, 0, 0, 2000);
+	ev(w, MT_EV_ALLOC | MT_EVF_ALIGN, 0x6000, 0, 64, 64, 4096, 0, 0, 2010);
+	ev(w, MT_EV_ALLOC | MT_EVF_CALLOC, 0x4000, 0, 30, 40, 0, 7, 2 * MT_WEIGHT_ONE, 2020);
+	ev(w, MT_EV_FREE, 0x6000, 0, 0, 64, 0, 0, 0, 2030);
+	ev(w, MT_EV_REALLOC, 0x5000, 0x9000, 300, 312, 104, 7, MT_WEIGHT_ONE, 2040);
+	ev(w, MT_EV_REALLOC_FREE, 0x9000, 0, 0, 0, 312, 0, 0, 2050);
+	ev(w, MT_EV_FAILED, 0, 0, 1ull << 40, 0, 0, 0, 0, 2060);
+	ev(w, MT_EV_FAILED | MT_EVF_ALIGN, 0, 0, 1ull << 41, 0, 64, 0, 0, 2070);
+	flush(t, 42, w, 0);
+	/* a signal handler's event of the main thread */
+	ev(w, MT_EV_ALLOC, 0x7000, 0, 8, 24, 0, 0, 0, 2035);
+	flush(t, 42, w, MT_EVENTS_NESTED);
+	/* the worker: interleaved in time with main's */
+	ev(w, MT_EV_ALLOC, 0x8000, 0, 16, 24, 0, 0, 0, 2015);
+	ev(w, MT_EV_FREE, 0x4000, 0, 0, 40, 0, 0, 0, 2045);
+	flush(t, 43, w, 0);
+	free(w);
+	clock_rec(t, 1001000, T0_NS + 1001000, 1000000000);
+	struct mt_tb_metrics m = { T0_NS + 5000, 42, 2, 1 << 20, 3000000 };
+	block(t, MT_TB_METRICS, 0, &m, sizeof(m), NULL, 0);
+	uint32_t unknown = 12345;
+	block(t, 99, 0, &unknown, sizeof(unknown), NULL, 0);   /* a later version's block */
+	thread_rec(t, 43, MT_THREAD_EXIT, 1, "renamed", T0_NS + 3000, 777);
+	struct mt_tb_end e = { T0_NS + 4000, 11, 2 };
+	block(t, MT_TB_END, 0, &e, sizeof(e), NULL, 0);
+}
+
+static void test_every_block_and_op(void **state)
+{
+	(void)state;
+	struct tb t = { 0 };
+	full_file(&t);
+	struct seen s;
+	char err[512];
+	trace_reader *r = read_buf("trace.42.mtt", t.b, t.n, &s, err, sizeof(err));
+	assert_non_null(r);
+	const struct trace_file *f = trace_reader_file(r, 0);
+	assert_true(f->usable);
+	assert_false(f->stopped);
+	assert_int_equal(f->read_end, t.n);
+	assert_int_equal(f->hdr.pid, 42);
+	assert_int_equal(f->hdr.ppid, 41);
+	assert_string_equal(f->hdr.exe, "/bin/prog42");
+	assert_int_equal(s.nwarnings, 0);
+	/* module, stack, metrics, end */
+	assert_string_equal(s.module, "/lib/x.so");
+	assert_int_equal(s.mod.start, 0x1000);
+	assert_int_equal(s.mod.end, 0x2000);
+	assert_int_equal(s.mod.offset, 0x300);
+	assert_int_equal(s.stack_id, 7);
+	assert_int_equal(s.stack_depth, 3);
+	assert_int_equal(s.stack_flags, MT_STACK_VALID | MT_STACK_TRUNCATED);
+	assert_int_equal(s.frames[2], 0x1030);
+	assert_int_equal(s.nmetrics, 1);
+	assert_int_equal(s.metrics.rss_bytes, 1 << 20);
+	assert_true(f->has_end);
+	assert_int_equal(f->end.events, 11);
+	assert_int_equal(f->end.lost, 2);
+	/* threads: the exit record renames and gives the CPU time */
+	assert_int_equal(f->nthreads, 2);
+	assert_int_equal(f->threads[0].tid, 42);
+	assert_string_equal(f->threads[0].name, "main");
+	assert_false(f->threads[0].exited);
+	assert_int_equal(f->threads[1].tid, 43);
+	assert_int_equal(f->threads[1].slot, 1);
+	assert_string_equal(f->threads[1].name, "renamed");
+	assert_true(f->threads[1].exited);
+	assert_int_equal(f->threads[1].cpu_ns, 777);
+	assert_int_equal(f->threads[1].end_ns, T0_NS + 3000);
+	/* events: all of them, in time order across threads and nesting */
+	assert_int_equal(f->events_declared, 11);
+	assert_int_equal(s.nev, 11);
+	assert_int_equal(f->events, 11);
+	for (size_t i = 1; i < s.nev; i++)
+		assert_true(s.ev[i - 1].ticks <= s.ev[i].ticks);
+	const struct trace_event *e = s.ev;
+	assert_int_equal(e[0].op, MT_EV_ALLOC);
+	assert_int_equal(e[0].ptr, 0x5000);
+	assert_int_equal(e[0].size, 100);
+	assert_int_equal(e[0].usable, 104);
+	assert_int_equal(e[0].weight, 0);
+	assert_int_equal(e[0].time_ns, T0_NS + 2000);   /* 1 GHz between the pairs */
+	assert_int_equal(e[1].op, MT_EV_ALLOC);
+	assert_int_equal(e[1].flags, MT_EVF_ALIGN);
+	assert_int_equal(e[1].align, 4096);
+	assert_int_equal(e[2].ticks, 2015);               /* the worker's */
+	assert_int_equal(e[2].thread, 1);
+	assert_int_equal(e[3].flags, MT_EVF_CALLOC | MT_EVF_SAMPLED);
+	assert_int_equal(e[3].ptr, 0x4000);
+	assert_int_equal(e[3].stack_id, 7);
+	assert_int_equal(e[3].weight, 2 * MT_WEIGHT_ONE);
+	assert_int_equal(e[4].op, MT_EV_FREE);
+	assert_int_equal(e[4].ptr, 0x6000);
+	assert_int_equal(e[4].usable, 64);
+	assert_true(e[5].nested);
+	assert_int_equal(e[5].ptr, 0x7000);
+	assert_int_equal(e[6].op, MT_EV_REALLOC);
+	assert_int_equal(e[6].ptr, 0x5000);
+	assert_int_equal(e[6].new_ptr, 0x9000);
+	assert_int_equal(e[6].size, 300);
+	assert_int_equal(e[6].usable, 312);
+	assert_int_equal(e[6].old_usable, 104);
+	assert_int_equal(e[6].stack_id, 7);
+	assert_int_equal(e[6].weight, MT_WEIGHT_ONE);
+	assert_int_equal(e[7].op, MT_EV_FREE);             /* the worker frees main's block */
+	assert_int_equal(e[7].thread, 1);
+	assert_int_equal(e[8].op, MT_EV_REALLOC_FREE);
+	assert_int_equal(e[8].ptr, 0x9000);
+	assert_int_equal(e[8].old_usable, 312);
+	assert_int_equal(e[9].op, MT_EV_FAILED);
+	assert_int_equal(e[9].size, 1ull << 40);
+	assert_int_equal(e[10].op, MT_EV_FAILED);
+	assert_int_equal(e[10].flags, MT_EVF_ALIGN);       /* and no alignment field */
+	assert_int_equal(e[10].size, 1ull << 41);
+	trace_reader_free(r);
+	free(t.b);
+}
+
+static void test_session_file(void **state)
+{
+	(void)state;
+	struct tb t = { 0 };
+	header(&t, 0, 7, MT_TRACE_VERSION);
+	for (int i = 0; i < 3; i++) {
+		struct mt_tb_metrics m = { T0_NS + (uint64_t)i * 1000000000ull, 9, 3,
+					   (uint64_t)(i + 1) << 20, UINT64_MAX };
+		block(&t, MT_TB_METRICS, 0, &m, sizeof(m), NULL, 0);
+	}
+	struct mt_tb_session r = { 9, 137, T0_NS, T0_NS + 3000000000ull };
+	const char tail[] = "./server --port 1\0end=killed by signal 9 (Killed)\0sampling=off\0other=1";
+	block(&t, MT_TB_SESSION, 0, &r, sizeof(r), tail, sizeof(tail));
+	struct seen s;
+	char err[256];
+	trace_reader *rd = read_buf("session.mtt", t.b, t.n, &s, err, sizeof(err));
+	assert_non_null(rd);
+	const struct trace_file *f = trace_reader_file(rd, 0);
+	assert_true(f->is_session);
+	assert_true(f->has_session);
+	assert_int_equal(f->session.pid, 9);
+	assert_int_equal(f->session.exit_status, 137);
+	assert_string_equal(f->command, "./server --port 1");
+	assert_string_equal(f->end_description, "killed by signal 9 (Killed)");
+	assert_string_equal(f->sampling, "off");
+	assert_int_equal(s.nmetrics, 3);
+	assert_int_equal(s.metrics.rss_bytes, 3 << 20);
+	assert_int_equal(f->first_ns, T0_NS);
+	assert_int_equal(f->last_ns, T0_NS + 3000000000ull);
+	trace_reader_free(rd);
+	free(t.b);
+}
+
+static void test_clock_conversion(void **state)
+{
+	(void)state;
+	struct tb t = { 0 };
+	header(&t, 1, 0, MT_TRACE_VERSION);
+	clock_rec(&t, 1000, 5000, 0);         /* uncalibrated */
+	clock_rec(&t, 3000, 6000, 0);         /* 2 ticks a ns between these */
+	clock_rec(&t, 5000, 8000, 1000000000);/* 1 tick a ns here, and calibrated */
+	struct seen s;
+	char err[256];
+	trace_reader *r = read_buf("trace.1.mtt", t.b, t.n, &s, err, sizeof(err));
+	assert_non_null(r);
+	assert_int_equal(trace_reader_time_ns(r, 1000), 5000);
+	assert_int_equal(trace_reader_time_ns(r, 2000), 5500);
+	assert_int_equal(trace_reader_time_ns(r, 4000), 7000);
+	assert_int_equal(trace_reader_time_ns(r, 5000), 8000);
+	/* outside the pairs: the calibrated rate */
+	assert_int_equal(trace_reader_time_ns(r, 6000), 9000);
+	assert_int_equal(trace_reader_time_ns(r, 500), 4500);
+	trace_reader_free(r);
+
+	trace_reader *none = trace_reader_new();
+	assert_int_equal(trace_reader_time_ns(none, 123), 0);
+	trace_reader_free(none);
+	free(t.b);
+}
+
+/* The same tid on a new slot is a new thread (the kernel reused it). */
+static void test_tid_reuse(void **state)
+{
+	(void)state;
+	struct tb t = { 0 };
+	header(&t, 5, 0, MT_TRACE_VERSION);
+	struct evw *w = calloc(1, sizeof(*w));
+	thread_rec(&t, 6, MT_THREAD_START, 1, "first", 1, 0);
+	ev(w, MT_EV_ALLOC, 0x100, 0, 8, 24, 0, 0, 0, 10);
+	flush(&t, 6, w, 0);
+	thread_rec(&t, 6, MT_THREAD_EXIT, 1, "first", 2, 0);
+	thread_rec(&t, 6, MT_THREAD_START, 2, "second", 3, 0);
+	ev(w, MT_EV_FREE, 0x100, 0, 0, 24, 0, 0, 0, 20);
+	flush(&t, 6, w, 0);
+	/* a restarted trace repeats the start record: the same thread */
+	thread_rec(&t, 6, MT_THREAD_START, 2, "second", 4, 0);
+	free(w);
+	struct seen s;
+	char err[256];
+	trace_reader *r = read_buf("trace.5.mtt", t.b, t.n, &s, err, sizeof(err));
+	const struct trace_file *f = trace_reader_file(r, 0);
+	assert_int_equal(f->nthreads, 2);
+	assert_string_equal(f->threads[0].name, "first");
+	assert_true(f->threads[0].exited);
+	assert_string_equal(f->threads[1].name, "second");
+	assert_false(f->threads[1].exited);
+	assert_int_equal(s.nev, 2);
+	assert_int_equal(s.ev[0].thread, 0);
+	assert_int_equal(s.ev[1].thread, 1);
+	trace_reader_free(r);
+	free(t.b);
+}
+
+/* ---------------------------------------------------------------- damage */
+
+static void test_header_check(void **state)
+{
+	(void)state;
+	struct tb t = { 0 };
+	header(&t, 3, 0, MT_TRACE_VERSION);
+	struct mt_trace_header h;
+	char err[256];
+	assert_int_equal(trace_header_check(t.b, t.n, &h, err, sizeof(err)), 0);
+	assert_int_equal(h.pid, 3);
+	assert_int_equal(trace_header_check(t.b, 0, &h, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "empty"));
+	assert_int_equal(trace_header_check(t.b, 20, &h, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "truncated header at offset 0"));
+	t.b[0] = 'X';
+	assert_int_equal(trace_header_check(t.b, t.n, &h, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a memtop trace"));
+	assert_non_null(strstr(err, "offset 0"));
+	t.b[0] = 'M';
+	uint32_t v = 2;
+	memcpy(t.b + 8, &v, 4);
+	assert_int_equal(trace_header_check(t.b, t.n, &h, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "version 2 at offset 8"));
+	v = MT_TRACE_VERSION;
+	memcpy(t.b + 8, &v, 4);
+	uint32_t hs = 12;
+	memcpy(t.b + 12, &hs, 4);
+	assert_int_equal(trace_header_check(t.b, t.n, &h, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "header size 12 at offset 12"));
+	free(t.b);
+}
+
+/* A small complete file cut at every length: never a crash, never more
+ * than the whole, the complete prefix always read. */
+static void test_truncated_everywhere(void **state)
+{
+	(void)state;
+	struct tb t = { 0 };
+	full_file(&t);
+	size_t hdr = sizeof(struct mt_trace_header);
+	size_t last_events = 0;
+	for (size_t len = 0; len <= t.n; len++) {
+		unsigned char *copy = malloc(len ? len : 1);   /* exact size: ASan sees overreads */
+		memcpy(copy, t.b, len);
+		struct seen s;
+		char err[256];
+		trace_reader *r = read_buf("trace.42.mtt", copy, len, &s, err, sizeof(err));
+		if (len < hdr) {
+			/* empty or cut header: skipped with a warning, or refused */
+			if (r) {
+				assert_false(trace_reader_file(r, 0)->usable);
+				trace_reader_free(r);
+			}
+			free(copy);
+			continue;
+		}
+		assert_non_null(r);
+		const struct trace_file *f = trace_reader_file(r, 0);
+		assert_true(f->read_end <= len);
+		assert_true(s.nev <= 11);
+		assert_true(s.nev >= last_events);   /* more bytes never read less */
+		last_events = s.nev;
+		if (len < t.n) {
+			/* cut on a block boundary: nothing to say; else torn */
+			if (f->read_end < len) {
+				assert_true(f->stopped);
+				size_t nw;
+				const char *const *w = trace_reader_warnings(r, &nw, NULL);
+				assert_true(nw >= 1);
+				assert_non_null(strstr(w[0], "torn last block at offset"));
+			}
+		} else {
+			assert_int_equal(s.nev, 11);
+			assert_false(f->stopped);
+		}
+		trace_reader_free(r);
+		free(copy);
+	}
+	free(t.b);
+}
+
+/* Every byte flipped in turn: the damage is found (or harmless), never a
+ * crash, and blocks before it are still read. */
+static void test_flipped_bytes(void **state)
+{
+	(void)state;
+	struct tb t = { 0 };
+	full_file(&t);
+	size_t hdr = sizeof(struct mt_trace_header);
+	for (size_t i = 0; i < t.n; i++) {
+		for (unsigned bit = 0; bit < 8; bit += 3) {
+			unsigned char *copy = malloc(t.n);
+			memcpy(copy, t.b, t.n);
+			copy[i] ^= (unsigned char)(1u << bit);
+			struct seen s;
+			char err[256];
+			trace_reader *r = read_buf("trace.42.mtt", copy, t.n, &s, err, sizeof(err));
+			if (i < 16) {
+				/* magic or version: refused (or a header size that
+				 * still fits) */
+				if (r)
+					trace_reader_free(r);
+				free(copy);
+				continue;
+			}
+			assert_non_null(r);
+			const struct trace_file *f = trace_reader_file(r, 0);
+			assert_true(f->usable);
+			/* Read to the end (a flip in the header's own fields, in a
+			 * block's type or tid, which the checksum does not cover),
+			 * or stopped, with a warning, at the block the byte is in. */
+			if (f->read_end != t.n) {
+				assert_true(f->stopped);
+				assert_true(f->read_end <= i && f->read_end >= hdr);
+				assert_true(s.nwarnings >= 1);
+			}
+			assert_true(s.nev <= 11);
+			trace_reader_free(r);
+			free(copy);
+		}
+	}
+	free(t.b);
+}
+
+/* An event block whose payload checks out but does not decode. */
+static void test_malformed_events(void **state)
+{
+	(void)state;
+	struct tb t = { 0 };
+	header(&t, 8, 0, MT_TRACE_VERSION);
+	struct evw *w = calloc(1, sizeof(*w));
+	ev(w, MT_EV_ALLOC, 0x100, 0, 8, 24, 0, 0, 0, 10);
+	ev(w, MT_EV_ALLOC, 0x200, 0, 8, 24, 0, 0, 0, 11);
+	w->st.count = 3;                        /* claims one more than it holds */
+	flush(&t, 8, w, 0);
+	ev(w, MT_EV_ALLOC, 0x300, 0, 8, 24, 0, 0, 0, 12);
+	w->buf[0] = 9;                          /* no such op */
+	flush(&t, 8, w, 0);
+	struct mt_tb_stack st = { .id = 1, .depth = 1000 };   /* more frames than bytes */
+	block(&t, MT_TB_STACK, 0, &st, sizeof(st), NULL, 0);
+	struct mt_tb_thread tiny = { 0 };
+	block(&t, MT_TB_THREAD, 8, &tiny, 8, NULL, 0);       /* shorter than its struct */
+	free(w);
+	struct seen s;
+	char err[256];
+	trace_reader *r = read_buf("trace.8.mtt", t.b, t.n, &s, err, sizeof(err));
+	assert_non_null(r);
+	const struct trace_file *f = trace_reader_file(r, 0);
+	assert_int_equal(s.nev, 2);
+	assert_int_equal(f->events_skipped, 2);
+	assert_false(f->stopped);
+	assert_int_equal(s.stack_depth, 0);     /* the bad stack was not passed on */
+	size_t nw;
+	const char *const *msgs = trace_reader_warnings(r, &nw, NULL);
+	assert_int_equal(nw, 4);
+	bool decode = false, op = false, depth = false, shortb = false;
+	for (size_t i = 0; i < nw; i++) {
+		decode |= strstr(msgs[i], "event 3 of 3 does not decode") != NULL;
+		op |= strstr(msgs[i], "event 1 of 1 does not decode") != NULL;
+		depth |= strstr(msgs[i], "depth 1000") != NULL;
+		shortb |= strstr(msgs[i], "thread block at offset") != NULL;
+	}
+	assert_true(decode && op && depth && shortb);
+	trace_reader_free(r);
+	free(t.b);
+}
+
+static void test_checksum_and_huge_block(void **state)
+{
+	(void)state;
+	struct tb t = { 0 };
+	header(&t, 4, 0, MT_TRACE_VERSION);
+	clock_rec(&t, 1, 2, 3);
+	size_t second = t.n;
+	clock_rec(&t, 4, 5, 6);
+	clock_rec(&t, 7, 8, 9);
+	t.b[second + sizeof(struct mt_trace_block) + 3] ^= 0x40;
+	struct seen s;
+	char err[256];
+	trace_reader *r = read_buf("trace.4.mtt", t.b, t.n, &s, err, sizeof(err));
+	const struct trace_file *f = trace_reader_file(r, 0);
+	assert_int_equal(f->blocks, 1);
+	assert_int_equal(f->read_end, second);
+	size_t nw;
+	const char *const *w = trace_reader_warnings(r, &nw, NULL);
+	assert_int_equal(nw, 1);
+	char want[64];
+	snprintf(want, sizeof(want), "damaged block at offset %zu", second);
+	assert_non_null(strstr(w[0], want));
+	assert_non_null(strstr(w[0], "checksum"));
+	trace_reader_free(r);
+	/* a size no writer makes: damage, not a 4 GB read */
+	t.b[second + sizeof(struct mt_trace_block) + 3] ^= 0x40;
+	uint32_t huge = 0xfffffff0u;
+	memcpy(t.b + second + 4, &huge, 4);
+	r = read_buf("trace.4.mtt", t.b, t.n, &s, err, sizeof(err));
+	w = trace_reader_warnings(r, &nw, NULL);
+	assert_int_equal(nw, 1);
+	assert_non_null(strstr(w[0], "damaged block header"));
+	trace_reader_free(r);
+	free(t.b);
+}
+
+/* ---------------------------------------------------------------- directories */
+
+static char tmpdir[64];
+
+static void write_file(const char *name, const void *d, size_t n)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	if (n)
+		assert_int_equal(fwrite(d, 1, n, f), n);
+	fclose(f);
+}
+
+static void clear_dir(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/*", tmpdir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static int setup_dir(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/memtop-test-trace.XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown_dir(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_directories(void **state)
+{
+	(void)state;
+	char err[512];
+	clear_dir();
+	/* no trace at all */
+	write_file("notes.txt", "hello", 5);
+	trace_reader *r = trace_reader_new();
+	assert_int_equal(trace_reader_open(r, tmpdir, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no memtop trace here"));
+	trace_reader_free(r);
+	/* only an empty trace file: nothing readable */
+	write_file("trace.10.mtt", NULL, 0);
+	r = trace_reader_new();
+	assert_int_equal(trace_reader_open(r, tmpdir, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no readable trace file"));
+	assert_non_null(strstr(err, "empty"));
+	trace_reader_free(r);
+	/* with a good one beside it: a warning */
+	struct tb t = { 0 };
+	full_file(&t);
+	write_file("trace.42.mtt", t.b, t.n);
+	r = trace_reader_new();
+	assert_int_equal(trace_reader_open(r, tmpdir, err, sizeof(err)), 0);
+	size_t nw;
+	const char *const *w = trace_reader_warnings(r, &nw, NULL);
+	assert_int_equal(nw, 1);
+	assert_non_null(strstr(w[0], "trace.10.mtt: empty file"));
+	trace_reader_free(r);
+	/* a foreign file under a trace's name: an error naming it */
+	write_file("trace.11.mtt", "this is not a trace at all, but long enough to have a header "
+		   "of the right size if it were one..........................................."
+		   "..............................................................................."
+		   "..............................................................................."
+		   "...............", 300);
+	r = trace_reader_new();
+	assert_int_equal(trace_reader_open(r, tmpdir, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "trace.11.mtt: not a memtop trace (no trace magic at offset 0)"));
+	trace_reader_free(r);
+	/* another version */
+	uint32_t v = 7;
+	memcpy(t.b + 8, &v, 4);
+	write_file("trace.11.mtt", t.b, t.n);
+	r = trace_reader_new();
+	assert_int_equal(trace_reader_open(r, tmpdir, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "trace.11.mtt: trace format version 7 at offset 8"));
+	trace_reader_free(r);
+	/* a FIFO named like a trace: refused at once, not waited on */
+	char fifo[256];
+	snprintf(fifo, sizeof(fifo), "%s/trace.11.mtt", tmpdir);
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	r = trace_reader_new();
+	assert_int_equal(trace_reader_open(r, tmpdir, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a regular file"));
+	trace_reader_free(r);
+	unlink(fifo);
+	/* one file given directly */
+	char one[256];
+	snprintf(one, sizeof(one), "%s/trace.42.mtt", tmpdir);
+	r = trace_reader_new();
+	assert_int_equal(trace_reader_open(r, one, err, sizeof(err)), 0);
+	assert_int_equal(trace_reader_file_count(r), 1);
+	trace_reader_free(r);
+	/* a path that is not there */
+	r = trace_reader_new();
+	assert_int_equal(trace_reader_open(r, "/nonexistent/trace", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/nonexistent/trace"));
+	trace_reader_free(r);
+	free(t.b);
+}
+
+/* ---------------------------------------------------------------- the report */
+
+static void test_report_counts(void **state)
+{
+	(void)state;
+	clear_dir();
+	struct tb t = { 0 };
+	full_file(&t);
+	write_file("trace.42.mtt", t.b, t.n);
+	free(t.b);
+	report *rep = report_new();
+	char err[512];
+	assert_int_equal(report_load(rep, tmpdir, 1.0, err, sizeof(err)), 0);
+	const struct session *s = report_session(rep);
+	assert_true(s->collector_seen);
+	assert_int_equal(s->pid, 42);
+	/* main: 3 allocs + realloc + nested alloc; worker: 1 alloc */
+	assert_int_equal(s->totals.allocs, 6);
+	assert_int_equal(s->totals.frees, 4);   /* free, realloc, realloc(p, 0), worker's free */
+	assert_int_equal(s->totals.reallocs, 2);
+	assert_int_equal(s->totals.failed, 2);
+	assert_int_equal(s->totals.bytes_allocated, 100 + 64 + 30 + 300 + 8 + 16);
+	assert_int_equal(s->totals.bytes_freed, 64 + 104 + 312 + 40);
+	assert_int_equal(s->totals.live_bytes, 104 + 64 + 40 + 312 + 24 + 24 - (64 + 104 + 312 + 40));
+	assert_int_equal(s->totals.threads_seen, 2);
+	const struct thread_stat *main_t = &s->threads[0];
+	assert_int_equal(main_t->c.allocs, 5);
+	assert_int_equal(main_t->c.hist[mt_hist_bucket(100)], 2);   /* 100 and 64: 64..127 */
+	assert_int_equal(main_t->c.hist[mt_hist_bucket(30)], 1);
+	assert_int_equal(main_t->c.hist[mt_hist_bucket(300)], 1);
+	/* the worker's figures include its free of main's block */
+	const struct thread_stat *worker = &s->threads[1];
+	assert_string_equal(worker->name, "renamed");
+	assert_int_equal(worker->c.frees, 1);
+	assert_int_equal(worker->c.usable_freed, 40);
+	assert_true(worker->cpu_valid);
+	/* sampled: stack 7, two samples (weights 2 and 1), both freed */
+	assert_true(s->stacks_enabled);
+	assert_int_equal(s->ntop, 1);
+	assert_int_equal(s->top_stacks[0].id, 7);
+	assert_int_equal(s->top_stacks[0].samples, 2);
+	assert_true(fabs(s->top_stacks[0].allocs_est - 3.0) < 1e-9);
+	assert_true(fabs(s->top_stacks[0].bytes_est - (60.0 + 300.0)) < 1e-9);
+	assert_true(fabs(s->top_stacks[0].live_bytes_est) < 1e-9);
+	struct report_figures fg;
+	assert_true(report_figures(rep, &fg));
+	/* left live: 0x7000 (nested) and the worker's 0x8000 */
+	assert_int_equal(fg.leaked_blocks, 2);
+	assert_int_equal(fg.leaked_bytes, 8 + 16);
+	assert_int_equal(fg.leaked_unsampled, 2);
+	/* 0x6000 was freed before main's next allocation? no: 0x4000 came
+	 * between.  0x4000 (freed by the worker after main allocated again):
+	 * no.  So none. */
+	assert_int_equal(fg.temporary_allocs, 0);
+	assert_int_equal(fg.unknown_frees, 0);
+	/* the exact peak: at the realloc (tick 2040), 0x9000's 312 bytes
+	 * with 0x8000, 0x4000 and 0x7000 still live */
+	assert_int_equal(fg.peak_live_bytes, 312 + 24 + 40 + 24);
+	assert_int_equal(s->totals.peak_live_bytes, 400);
+	assert_int_equal(main_t->c.peak_live, 208 + 24 + 312 - (64 + 104));
+	report_free(rep);
+}
+
+/* A free that shows after the reuse of its address by another thread
+ * (time stamps read after the calls); temporary allocations. */
+static void test_report_reordered_reuse(void **state)
+{
+	(void)state;
+	clear_dir();
+	struct tb t = { 0 };
+	header(&t, 50, 1, MT_TRACE_VERSION);
+	clock_rec(&t, 0, T0_NS, 1000000000);
+	thread_rec(&t, 50, MT_THREAD_START, 0, "a", T0_NS, 0);
+	thread_rec(&t, 51, MT_THREAD_START, 1, "b", T0_NS, 0);
+	struct evw *w = calloc(1, sizeof(*w));
+	ev(w, MT_EV_ALLOC, 0xa000, 0, 10, 24, 0, 0, 0, 100);
+	ev(w, MT_EV_FREE, 0xa000, 0, 0, 24, 0, 0, 0, 300);     /* stamped late */
+	ev(w, MT_EV_ALLOC, 0xb000, 0, 20, 24, 0, 0, 0, 400);
+	ev(w, MT_EV_FREE, 0xb000, 0, 0, 24, 0, 0, 0, 500);     /* temporary */
+	flush(&t, 50, w, 0);
+	ev(w, MT_EV_ALLOC, 0xa000, 0, 30, 40, 0, 0, 0, 200);   /* got a's block back */
+	flush(&t, 51, w, 0);
+	free(w);
+	write_file("trace.50.mtt", t.b, t.n);
+	free(t.b);
+	report *rep = report_new();
+	char err[512];
+	assert_int_equal(report_load(rep, tmpdir, 1.0, err, sizeof(err)), 0);
+	struct report_figures fg;
+	assert_true(report_figures(rep, &fg));
+	assert_int_equal(fg.leaked_blocks, 1);          /* b's block, not a's */
+	assert_int_equal(fg.leaked_bytes, 30);
+	assert_int_equal(fg.temporary_allocs, 2);       /* 0xb000, and a's first block */
+	assert_int_equal(fg.unknown_frees, 0);
+	assert_int_equal(report_session(rep)->totals.live_bytes, 40);
+	report_free(rep);
+}
+
+/* ---------------------------------------------------------------- u64map */
+
+static void test_u64map(void **state)
+{
+	(void)state;
+	struct u64map *m = u64map_new();
+	for (uint64_t k = 0; k < 10000; k++) {
+		bool fresh;
+		uint64_t *v = u64map_put(m, k * 7919, &fresh);
+		assert_true(fresh);
+		*v = k;
+	}
+	assert_int_equal(u64map_count(m), 10000);
+	for (uint64_t k = 0; k < 10000; k++)
+		assert_int_equal(*u64map_get(m, k * 7919), k);
+	assert_null(u64map_get(m, 3));
+	bool fresh;
+	assert_int_equal(*u64map_put(m, 0, &fresh), 0);
+	assert_false(fresh);
+	u64map_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_block_and_op),
+		cmocka_unit_test(test_session_file),
+		cmocka_unit_test(test_clock_conversion),
+		cmocka_unit_test(test_tid_reuse),
+		cmocka_unit_test(test_header_check),
+		cmocka_unit_test(test_truncated_everywhere),
+		cmocka_unit_test(test_flipped_bytes),
+		cmocka_unit_test(test_malformed_events),
+		cmocka_unit_test(test_checksum_and_huge_block),
+		cmocka_unit_test(test_u64map),
+		cmocka_unit_test_setup_teardown(test_directories, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_report_counts, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_report_reordered_reuse, setup_dir, teardown_dir),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
