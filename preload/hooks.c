@@ -65,6 +65,8 @@ static bool glibc_chunks;
 static pthread_key_t exit_key;
 static int exit_key_ok;
 
+static void *(*real_dlopen)(const char *, int);
+
 static void *next_sym(const char *name)
 {
 	return dlsym(RTLD_NEXT, name);
@@ -87,6 +89,7 @@ static bool resolve(void)
 	real.valloc = next_sym("valloc");
 	real.pvalloc = next_sym("pvalloc");
 	real.malloc = next_sym("malloc");
+	real_dlopen = next_sym("dlopen");
 	__atomic_store_n(&real.usable, (size_t (*)(void *))next_sym("malloc_usable_size"),
 			 __ATOMIC_RELEASE);
 	mt_tls.guard--;
@@ -653,6 +656,53 @@ HOOK_ALIAS(memalign);
 HOOK_ALIAS(valloc);
 HOOK_ALIAS(pvalloc);
 HOOK_ALIAS(malloc_usable_size);
+
+/*
+ * RTLD_DEEPBIND makes a module bind its own references first to its own
+ * dependencies: its malloc and free go straight to libc's, past this
+ * preloaded collector.  Such a module's GOT entries are redirected right
+ * after it is loaded (gotpatch.h), and modules loaded later at each
+ * publication.  Every other dlopen is a tail call, so glibc still sees the
+ * program's code as the caller (its RUNPATH and $ORIGIN apply); so is a
+ * deep-bound open of a bare name, which glibc would search from the
+ * collector's point of view otherwise.
+ */
+static void redirect_deep_bound(void)
+{
+	int saved = errno;
+	mt_tls.guard++;
+	const struct gotpatch_fn fns[] = {
+		{ "malloc", (void *)mt_hook_malloc, (void *)real.malloc },
+		{ "free", (void *)mt_hook_free, (void *)real.free },
+		{ "calloc", (void *)mt_hook_calloc, (void *)real.calloc },
+		{ "realloc", (void *)mt_hook_realloc, (void *)real.realloc },
+		{ "reallocarray", (void *)mt_hook_reallocarray, next_sym("reallocarray") },
+		{ "posix_memalign", (void *)mt_hook_posix_memalign, (void *)real.posix_memalign },
+		{ "aligned_alloc", (void *)mt_hook_aligned_alloc, (void *)real.aligned_alloc },
+		{ "memalign", (void *)mt_hook_memalign, (void *)real.memalign },
+		{ "valloc", (void *)mt_hook_valloc, (void *)real.valloc },
+		{ "pvalloc", (void *)mt_hook_pvalloc, (void *)real.pvalloc },
+		{ "malloc_usable_size", (void *)mt_hook_malloc_usable_size, (void *)real.usable },
+	};
+	if (gotpatch_installed())
+		gotpatch_refresh();
+	else
+		gotpatch_install(fns, sizeof(fns) / sizeof(fns[0]), (const void *)redirect_deep_bound);
+	mt_tls.guard--;
+	errno = saved;
+}
+
+MT_EXPORT void *dlopen(const char *file, int mode)
+{
+	if (mt_unlikely(!__atomic_load_n(&real_dlopen, __ATOMIC_ACQUIRE)) && !ready())
+		return ((void *(*)(const char *, int))next_sym("dlopen"))(file, mode);
+	if (mt_likely(!(mode & RTLD_DEEPBIND) || !file || !strchr(file, '/')))
+		return real_dlopen(file, mode);
+	void *h = real_dlopen(file, mode);
+	if (h)
+		redirect_deep_bound();
+	return h;
+}
 
 /* memtop --attach calls these inside the target through ptrace, on one
  * stopped thread while the others run (see attach_mode.h). */
