@@ -157,15 +157,15 @@ G=$!
 pids_to_kill="$pids_to_kill $G"
 wait_for "attachee start" 5 grep -qs '^started' "$WORK/s.out"
 # A background command of a script starts with SIGINT and SIGQUIT ignored,
-# and memtop leaves an ignored signal ignored (as for nohup): give it the
-# default disposition back where env can.
-sigs="TERM HUP"
+# under nohup SIGHUP too, and memtop leaves an ignored signal ignored (as
+# nohup wants): give them the default disposition back where env can.
+sigs="TERM"
 default_int=
-if env --default-signal=INT true 2> /dev/null; then
-	sigs="$sigs INT"
-	default_int=--default-signal=INT
+if env --default-signal=INT,HUP true 2> /dev/null; then
+	sigs="$sigs HUP INT"
+	default_int=--default-signal=INT,HUP
 else
-	echo "SKIP: SIGINT to memtop (this env cannot reset an ignored signal)"
+	echo "SKIP: SIGHUP and SIGINT to memtop (this env cannot reset an ignored signal)"
 fi
 for sig in $sigs; do
 	env $default_int "$MEMTOP" --attach "$G" --batch --json -d 0.2 -o "$WORK/s.json" \
