@@ -1612,8 +1612,9 @@ static void text_threads_of(FILE *f, const struct proc *p, int which)
 		char name[64], a[32], c[32];
 		format_sanitize(name, sizeof(name), p->f->threads[i].name,
 				strlen(p->f->threads[i].name));
-		fprintf(f, "    tid %d %s: %s blocks, %s\n", p->f->threads[i].tid, name,
-			format_count(a, sizeof(a), (double)n), format_bytes(c, sizeof(c), (int64_t)b));
+		fprintf(f, "    tid %d %s: %s block%s, %s\n", p->f->threads[i].tid, name,
+			format_count(a, sizeof(a), (double)n), n == 1 ? "" : "s",
+			format_bytes(c, sizeof(c), (int64_t)b));
 		shown++;
 	}
 }
@@ -1634,8 +1635,9 @@ static void text_analyses(FILE *f, const struct report *self, const struct proc 
 	size_t n;
 	struct group *g = groups(p, 0, &n);
 	for (size_t i = 0; g && i < n && i < TEXT_LIST; i++) {
-		fprintf(f, "  #%zu  %llu sampled blocks, %s (estimated %s blocks, %s) from:\n", i + 1,
-			(unsigned long long)g[i].n, format_bytes(a, sizeof(a), (int64_t)g[i].bytes),
+		fprintf(f, "  #%zu  %llu sampled block%s, %s (estimated %s blocks, %s) from:\n", i + 1,
+			(unsigned long long)g[i].n, g[i].n == 1 ? "" : "s",
+			format_bytes(a, sizeof(a), (int64_t)g[i].bytes),
 			format_count(b, sizeof(b), g[i].n_est),
 			format_bytes(c, sizeof(c), (int64_t)llround(g[i].bytes_est)));
 		text_frames(f, s, g[i].id);
@@ -1672,8 +1674,8 @@ static void text_trace(FILE *f, const struct report *self)
 	char a[32], b[32];
 	char path[512];
 	format_sanitize(path, sizeof(path), self->path, strlen(self->path));
-	fprintf(f, "Trace: %s, %llu files, %s\n", path, (unsigned long long)self->files,
-		format_bytes(a, sizeof(a), (int64_t)self->bytes));
+	fprintf(f, "Trace: %s, %llu file%s, %s\n", path, (unsigned long long)self->files,
+		self->files == 1 ? "" : "s", format_bytes(a, sizeof(a), (int64_t)self->bytes));
 	for (size_t i = 0; i < self->nprocs; i++) {
 		const struct proc *p = &self->procs[i];
 		const struct trace_file *tf = p->f;

@@ -110,7 +110,9 @@ struct trace_visitor {
 	void (*metrics)(void *ctx, const struct trace_file *f, const struct mt_tb_metrics *m);
 	/* trace_reader_events */
 	void (*event)(void *ctx, const struct trace_file *f, const struct trace_event *e);
-	/* every warning as it is found (they are also kept, see below) */
+	/* every warning as it is found (they are also kept, see below); those
+	 * of a large trace_reader_events pass, which decodes in a thread of
+	 * its own, when the pass ends */
 	void (*warning)(void *ctx, const char *msg);
 };
 
@@ -134,7 +136,9 @@ int trace_reader_add_buffer(trace_reader *self, const char *name, const void *da
  * stack, module and metrics callbacks. */
 void trace_reader_scan(trace_reader *self, const struct trace_visitor *v);
 
-/* Pass 2 over file i (after the scan): its events in time order. */
+/* Pass 2 over file i (after the scan): its events in time order, to the
+ * visitor's event callback in the calling thread (a large file is decoded
+ * and merged meanwhile in a second thread). */
 void trace_reader_events(trace_reader *self, size_t i, const struct trace_visitor *v);
 
 size_t trace_reader_file_count(const trace_reader *self);

@@ -32,9 +32,9 @@ PY
 
 # ---------------------------------------------------------------- target dies
 # A store through NULL in one thread while three others allocate.
-{ "$PROGS/crasher" 0.5 > "$WORK/crash.bare"; } 2>/dev/null  # and the shell's report
+{ "$PROGS/crasher" 1 > "$WORK/crash.bare"; } 2>/dev/null  # and the shell's report
 bare=$?
-"$MEMTOP" --batch --json -d 0.1 -o "$WORK/crash.json" -- "$PROGS/crasher" 0.5 > "$WORK/crash.out" 2> "$WORK/crash.err"
+"$MEMTOP" --batch --json -d 0.1 -o "$WORK/crash.json" -- "$PROGS/crasher" 1 > "$WORK/crash.out" 2> "$WORK/crash.err"
 rc=$?
 check "SIGSEGV: bare status" "$bare" 139
 check "SIGSEGV: memtop exits with the command's 128+11" "$rc" 139

@@ -131,6 +131,16 @@ fi
 check "report --export: an HTML report with the summary embedded" \
 	"$(grep -c 'id="memtop-data"' "$WORK/rep.html")" 1
 check "report --export: said where" "$(grep -c "report written to $WORK/rep.html" "$WORK/rep2.err")" 1
+CHROMIUM=${MEMTOP_CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
+if [ -n "$CHROMIUM" ]; then
+	HOME="$WORK" timeout 180 "$CHROMIUM" --headless --disable-gpu --no-sandbox --no-first-run \
+		--no-default-browser-check --disable-extensions --user-data-dir="$WORK/chromium-profile" \
+		--virtual-time-budget=10000 --dump-dom "file://$WORK/rep.html" > "$WORK/rep.dom" 2> /dev/null
+	check "report --export: the page renders (its script ran)" "$(grep -c '<body[^>]*data-rendered="ok"' "$WORK/rep.dom")" 1
+	check "report --export: no script error" "$(grep -c '<body[^>]*data-errors=' "$WORK/rep.dom")" 0
+else
+	echo "skip: no Chromium to open the exported page"
+fi
 
 # ---------------------------------------------------------------- killed target
 D3="$WORK/t3"

@@ -418,6 +418,63 @@ static void test_tid_reuse(void **state)
 	free(t.b);
 }
 
+/* A large file: decoded and merged in the reader's second thread, the
+ * events still all there, in time order, with their threads. */
+struct order_check {
+	uint64_t n, last_ticks, per_thread[2], bad;
+};
+
+static void on_ordered(void *ctx, const struct trace_file *f, const struct trace_event *e)
+{
+	struct order_check *o = ctx;
+	if (e->ticks < o->last_ticks || e->thread > 1 || e->size != e->ticks % 1000 + 1)
+		o->bad++;
+	o->last_ticks = e->ticks;
+	if (e->thread <= 1)
+		o->per_thread[e->thread]++;
+	o->n++;
+	(void)f;
+}
+
+static void test_large_file_merged(void **state)
+{
+	(void)state;
+	struct tb t = { 0 };
+	header(&t, 60, 1, MT_TRACE_VERSION);
+	clock_rec(&t, 0, T0_NS, 1000000000);
+	thread_rec(&t, 60, MT_THREAD_START, 0, "a", T0_NS, 0);
+	thread_rec(&t, 61, MT_THREAD_START, 1, "b", T0_NS, 0);
+	struct evw *w[2] = { calloc(1, sizeof(struct evw)), calloc(1, sizeof(struct evw)) };
+	const uint64_t per_thread = 150000;
+	for (uint64_t k = 0; k < per_thread; k++) {
+		for (int th = 0; th < 2; th++) {
+			/* thread a at even ticks, b at odd ones: fully interleaved */
+			uint64_t now = 10 + 2 * k + (uint64_t)th;
+			if (w[th]->st.used > MT_TBUF_SIZE - MT_EVENT_MAX)
+				flush(&t, 60 + th, w[th], 0);
+			ev(w[th], MT_EV_ALLOC, 0x10000 + 64 * k, 0, now % 1000 + 1, 32, 0, 0, 0, now);
+		}
+	}
+	flush(&t, 60, w[0], 0);
+	flush(&t, 61, w[1], 0);
+	free(w[0]);
+	free(w[1]);
+	trace_reader *r = trace_reader_new();
+	char err[256];
+	assert_int_equal(trace_reader_add_buffer(r, "trace.60.mtt", t.b, t.n, err, sizeof(err)), 0);
+	struct order_check o = { 0 };
+	struct trace_visitor v = { .ctx = &o, .event = on_ordered };
+	trace_reader_scan(r, &v);
+	trace_reader_events(r, 0, &v);
+	assert_int_equal(o.n, 2 * per_thread);
+	assert_int_equal(o.bad, 0);
+	assert_int_equal(o.per_thread[0], per_thread);
+	assert_int_equal(o.per_thread[1], per_thread);
+	assert_int_equal(trace_reader_file(r, 0)->events, 2 * per_thread);
+	trace_reader_free(r);
+	free(t.b);
+}
+
 /* ---------------------------------------------------------------- damage */
 
 static void test_header_check(void **state)
@@ -858,6 +915,7 @@ int main(void)
 		cmocka_unit_test(test_session_file),
 		cmocka_unit_test(test_clock_conversion),
 		cmocka_unit_test(test_tid_reuse),
+		cmocka_unit_test(test_large_file_merged),
 		cmocka_unit_test(test_header_check),
 		cmocka_unit_test(test_truncated_everywhere),
 		cmocka_unit_test(test_flipped_bytes),
