@@ -64,6 +64,8 @@ static int resolving;
 static bool glibc_chunks;
 static pthread_key_t exit_key;
 static int exit_key_ok;
+/* The segment segment_created() last described (and started tracing in). */
+static struct mt_shm_header *described;
 
 static void *(*real_dlopen)(const char *, int);
 
@@ -138,10 +140,17 @@ static inline bool ready(void)
 
 /* ---------------------------------------------------------------- accounting */
 
+static void setup(void);
+static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
+
 static __attribute__((noinline)) struct mt_slot *register_thread(struct mt_tls *t)
 {
 	int saved = errno;
 	t->guard++;
+	/* The first registration may come before our constructor (another
+	 * library's constructor allocated): the segment it creates must be
+	 * described and traced like any other. */
+	pthread_once(&setup_once, setup);
 	struct mt_slot *s = registry_register();
 	if ((uintptr_t)s > MT_SLOT_SPECIAL) {
 		t->sampling_gen = __atomic_load_n(&mt_sampling_gen, __ATOMIC_ACQUIRE);
@@ -270,7 +279,8 @@ static __attribute__((noinline)) void account_alloc(void *p, size_t size, uintpt
 	if (p)
 		TRACE(&mt_tls, MT_EV_ALLOC | op_flags, (uintptr_t)p, 0, size, e.usable_in, align, sm);
 	else
-		TRACE(&mt_tls, MT_EV_FAILED | op_flags, 0, 0, size, 0, align, no_sample);
+		TRACE(&mt_tls, MT_EV_FAILED | (op_flags & MT_EVF_CALLOC), 0, 0, size, 0, 0,
+		      no_sample);
 }
 
 /* p may be a sampled block: credit its stack before the address is reused. */
@@ -559,6 +569,7 @@ static void fork_child(void)
 	registry_fork_child();
 	stacks_fork_child();
 	trace_fork_child(mt_tls.tb);
+	described = NULL;  /* the child's segment may be mapped where the parent's was */
 	mt_tls.tb = NULL;
 	mt_tls.tb_gen = 0;
 	mt_tls.slot = MT_SLOT_NONE;
@@ -568,8 +579,20 @@ static void fork_child(void)
 /* The process's segment exists (at start, or in a forked child). */
 static void segment_created(void)
 {
+	if (described == mt_hdr)
+		return;
+	described = mt_hdr;
 	stacks_segment_created();
 	trace_init();
+}
+
+/* The sampling configuration and the segment callbacks, once, before
+ * anything registers. */
+static void setup(void)
+{
+	stacks_init();
+	registry_on_publish = stacks_on_publish;
+	registry_on_create = segment_created;
 }
 
 static void print_setup_error(void)
@@ -600,11 +623,9 @@ __attribute__((constructor)) static void collector_start(void)
 		check_glibc_chunks();
 	exit_key_ok = pthread_key_create(&exit_key, thread_exit) == 0;
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
-	stacks_init();
-	registry_on_publish = stacks_on_publish;
-	registry_on_create = segment_created;
+	pthread_once(&setup_once, setup);
 	if (mt_hdr)
-		segment_created();  /* created before this constructor ran */
+		segment_created();  /* no-op if it was described when created */
 	else if (registry_init() != 0)
 		print_setup_error();
 	mt_tls.guard--;

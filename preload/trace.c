@@ -116,6 +116,19 @@ static void write_known_modules(void)
 		trace_module(m[i].start, m[i].end, m[i].offset, m[i].path);
 }
 
+/* A trace started while the process runs: events will name stacks
+ * captured before it. */
+static void write_known_stacks(void)
+{
+	uint32_t n = __atomic_load_n(&mt_hdr->stacks_used, __ATOMIC_ACQUIRE);
+	for (uint32_t id = 1; id < n && id < MT_MAX_STACKS; id++) {
+		const struct mt_stack_rec *r = registry_stack_rec_mapped(id);
+		if (!r || !(__atomic_load_n(&r->flags, __ATOMIC_ACQUIRE) & MT_STACK_VALID))
+			continue;
+		trace_stack(id, r->depth, r->flags & ~MT_STACK_VALID, r->frames);
+	}
+}
+
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static int only_tid;                   /* tracing one thread only, else 0 */
 uint32_t mt_trace_gen;
@@ -145,6 +158,7 @@ int trace_start(const char *dir, bool this_thread_only)
 	__atomic_store_n(&mt_trace_on, true, __ATOMIC_RELEASE);
 	trace_clock(0);
 	write_known_modules();
+	write_known_stacks();
 	pthread_mutex_unlock(&start_lock);
 	return 0;
 }
