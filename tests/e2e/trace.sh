@@ -239,4 +239,48 @@ else
 	echo "skip: full disk needs root and unshare -m"
 fi
 
+
+# ---------------------------------------------------------------- pprof totals
+# Every stack captured (rates 1): the profile's allocation totals are the
+# exact counters of the JSON report.
+"$MEMTOP" --batch --json -o "$WORK/all.json" --sample-small 1 --sample-medium 1 \
+	--trace "$WORK/tall" -- "$PROGS/twosites" 20000 200 > /dev/null 2>&1
+"$MEMTOP" report --json --pprof "$WORK/all.pb.gz" "$WORK/tall" > "$WORK/all-report.json" 2> /dev/null
+all_sums=$(python3 - "$WORK/all.pb.gz" <<'PY'
+import gzip, sys
+data = gzip.open(sys.argv[1]).read()
+def varint(b, i):
+    v = s = 0
+    while True:
+        c = b[i]; i += 1
+        v |= (c & 0x7f) << s; s += 7
+        if not c & 0x80:
+            return v, i
+def fields(b):
+    i = 0
+    while i < len(b):
+        key, i = varint(b, i)
+        f, w = key >> 3, key & 7
+        if w == 0:
+            v, i = varint(b, i)
+        elif w == 2:
+            n, i = varint(b, i); v = b[i:i + n]; i += n
+        else:
+            raise SystemExit("unexpected wire type %d" % w)
+        yield f, v
+sums = [0, 0]
+for f, v in fields(data):
+    if f == 2:
+        for g, x in fields(v):
+            if g == 2:
+                vals, j = [], 0
+                while j < len(x):
+                    n, j = varint(x, j); vals.append(n)
+                sums[0] += vals[0]
+                sums[1] += vals[1]
+print(sums[0], sums[1])
+PY
+)
+check "pprof: alloc_objects and alloc_space = the JSON report's allocs and bytes (rates 1)" \
+	"$all_sums" "$(q "$WORK/all-report.json" "'%d %d' % (s['totals']['allocs'], s['totals']['bytes_allocated'])")"
 finish
