@@ -748,7 +748,25 @@ MT_EXPORT int memtop_attach_start(const char *sampling)
 		{ "pvalloc", (void *)mt_hook_pvalloc, (void *)real.pvalloc },
 		{ "malloc_usable_size", (void *)mt_hook_malloc_usable_size, (void *)real.usable },
 	};
+	/* "SAMPLING" or "SAMPLING\nTRACE_DIR" (--trace): the trace starts
+	 * before the hooks are installed, so every counted event is traced */
+	char spec[160];
+	const char *dir = NULL;
+	if (sampling) {
+		const char *nl = strchr(sampling, '\n');
+		size_t n = nl ? (size_t)(nl - sampling) : strlen(sampling);
+		if (n >= sizeof(spec))
+			n = sizeof(spec) - 1;
+		memcpy(spec, sampling, n);
+		spec[n] = '\0';
+		sampling = spec;
+		dir = nl ? nl + 1 : NULL;
+	}
+	if (dir && *dir && !mt_trace_on)
+		trace_start(dir, false);
 	int r = attach_mode_start(fns, sizeof(fns) / sizeof(fns[0]), sampling);
+	if (r < 0 && dir && *dir)
+		trace_stop();
 	mt_tls.guard--;
 	/* this thread's countdowns under the sampling parameters just set */
 	if (r >= 0 && (uintptr_t)mt_tls.slot > MT_SLOT_SPECIAL)
@@ -762,6 +780,9 @@ MT_EXPORT int memtop_attach_stop(void)
 	int saved = errno;
 	mt_tls.guard++;
 	int r = attach_mode_stop();
+	/* hooks gone first: nothing counted after the trace's end record */
+	if (r >= 0 && mt_trace_on)
+		trace_stop();
 	mt_tls.guard--;
 	errno = saved;
 	return r;

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "tracedir.h"
 #include "batch.h"
 #include "html.h"
 #include "inject.h"
@@ -895,13 +896,6 @@ int attach_main(const struct options *opts)
 		fprintf(stderr, "memtop: --attach %d: no such process\n", pid);
 		return 1;
 	}
-	if (opts->trace_dir) {
-		/* the collector learns of a trace from its environment, which a
-		 * running process cannot be given */
-		fprintf(stderr, "memtop: --attach %d: --trace does not work with --attach in this "
-			"version; use --batch --json -o FILE to keep the figures\n", pid);
-		return 1;
-	}
 	if (check_target(&t) != 0)
 		return 1;
 	char collector[4096], err[768];
@@ -929,18 +923,44 @@ int attach_main(const struct options *opts)
 		return 1;
 	if (kind != ATTACH_READ_ONLY && check_injectable(&t, collector) != 0)
 		return 1;
-	FILE *out = opts->batch ? open_output(opts->output_path) : NULL;
-	if (opts->batch && !out)
+	if (opts->trace_dir && kind == ATTACH_READ_ONLY) {
+		/* such a collector learns of a trace from its environment */
+		fprintf(stderr, "memtop: --attach %d: the process carries a collector it started "
+			"with; --trace needs one that memtop --attach loads (start the program "
+			"as memtop --trace DIR -- COMMAND instead)\n", pid);
 		return 1;
+	}
+	char trace_abs[4096] = "";
+	if (opts->trace_dir) {
+		if (tracedir_begin(opts, err, sizeof(err)) != 0) {
+			fprintf(stderr, "memtop: %s\n", err);
+			return 1;
+		}
+		/* the target resolves the path from its own working directory */
+		if (!realpath(opts->trace_dir, trace_abs)) {
+			fprintf(stderr, "memtop: %s: %s\n", opts->trace_dir, strerror(errno));
+			tracedir_close();
+			return 1;
+		}
+	}
+	FILE *out = opts->batch ? open_output(opts->output_path) : NULL;
+	if (opts->batch && !out) {
+		tracedir_close();
+		return 1;
+	}
 
 	stop_signal = 0;
 	catch_stop_signals();
 	int pidfd = open_pidfd(pid);
 	bool injected = false;
 	if (kind != ATTACH_READ_ONLY) {
-		char sampling[160];
+		char sampling[160], with_trace[4400];
 		const char *spec = options_sampling_env(opts, sampling, sizeof(sampling)) == 0
 			? sampling : NULL;
+		if (spec && trace_abs[0]) {
+			snprintf(with_trace, sizeof(with_trace), "%s\n%s", spec, trace_abs);
+			spec = with_trace;
+		}
 		struct injector in;
 		sigset_t old;
 		block_stop_signals(true, &old);
@@ -951,6 +971,7 @@ int attach_main(const struct options *opts)
 		block_stop_signals(false, &old);
 		if (r != 0) {
 			refuse(pid, err);
+			tracedir_close();  /* nothing was traced: no directory left behind */
 			if (out && out != stdout)
 				fclose(out);
 			if (pidfd >= 0)
@@ -1033,6 +1054,8 @@ int attach_main(const struct options *opts)
 			exit_code = 1;
 		}
 	}
+	tracedir_finish(&s);
+	tracedir_close();
 	if (ended && s.seg_open) {
 		/* Gone: its segment is stale, unless a memtop that started it
 		 * still runs (that one removes it). */

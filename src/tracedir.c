@@ -367,7 +367,7 @@ void tracedir_end(tracedir *self, const struct session *s)
 	fprintf(stderr, "memtop: trace written to %s (%llu file%s, %llu bytes)\n", self->path, z.files,
 		z.files == 1 ? "" : "s", z.bytes);
 	collector_trouble(self, s);
-	if (!s->ended && s->collector_seen)
+	if (!s->ended && s->collector_seen && !s->attached)
 		fprintf(stderr, "memtop: pid %d runs on and keeps adding to its trace in %s until it "
 			"ends\n", s->pid, self->path);
 	if (s->collector_seen && z.files < 2)

@@ -151,6 +151,40 @@ wait "$L"
 check "late library: attachee exit status" "$?" 0
 rm -f "/dev/shm/memtop.$L"
 
+# ------------------------------------------------------------- --trace after attach
+# The collector starts the trace before it redirects the GOT and stops it
+# after restoring it; with the workers paused at both ends, the trace holds
+# exactly the events the live counters counted.
+"$ATT" 2 > "$WORK/tr.out" 2>&1 &
+TA=$!
+pids_to_kill="$pids_to_kill $TA"
+wait_for "attachee start" 5 grep -qs '^started' "$WORK/tr.out"
+kill -USR1 "$TA"
+wait_for "pause" 5 has_lines "$WORK/tr.out" paused 1
+"$MEMTOP" --attach "$TA" --batch --json -d 0.5 --duration 2 -o "$WORK/tr.json" \
+	--trace "$WORK/tr" 2> "$WORK/tr.err" &
+M=$!
+wait_for "the attach" 10 attached_now "$TA"
+kill -USR2 "$TA"
+wait_for "resume" 5 has_lines "$WORK/tr.out" resumed 1
+sleep 0.7
+kill -USR1 "$TA"
+wait_for "second pause" 5 has_lines "$WORK/tr.out" paused 2
+wait "$M"
+check "--trace after attach: memtop exit status" "$?" 0
+check "--trace after attach: trace written" "$(grep -c 'trace written to' "$WORK/tr.err")" 1
+"$MEMTOP" report --json "$WORK/tr" > "$WORK/tr-report.json" 2> /dev/null
+check "--trace after attach: report exit status" "$?" 0
+check "--trace after attach: something counted" "$(q "$WORK/tr.json" "s['totals']['allocs'] > 0")" true
+for k in allocs frees reallocs bytes_allocated; do
+	check "--trace after attach: report $k = live $k" \
+		"$(q "$WORK/tr-report.json" "s['totals']['$k']")" "$(q "$WORK/tr.json" "s['totals']['$k']")"
+done
+kill -TERM "$TA"
+wait "$TA"
+check "--trace after attach: attachee exit status" "$?" 0
+rm -f "/dev/shm/memtop.$TA"
+
 # ------------------------------------------------------------- signals to memtop, memtop killed
 "$ATT" 2 > "$WORK/s.out" 2>&1 &
 G=$!
@@ -341,10 +375,6 @@ worker=$(ls "/proc/$T/task" | grep -v "^$T\$" | head -n 1)
 check "a thread id: exit status" "$?" 1
 check "a thread id: message" "$(grep -c "that is a thread of process $T" "$WORK/r.err")" 1
 untouched "a thread id" "$T"
-"$MEMTOP" --attach "$T" --batch --trace "$WORK/tr" > /dev/null 2> "$WORK/r.err"
-check "--trace: exit status" "$?" 1
-check "--trace: message" "$(grep -c -- "--trace does not work with --attach" "$WORK/r.err")" 1
-untouched "--trace" "$T"
 "$MEMTOP" --attach "$T" --batch -e "$WORK/no/such/dir/r.html" > /dev/null 2> "$WORK/r.err"
 check "--export into a missing directory: exit status" "$?" 1
 untouched "--export into a missing directory" "$T"
