@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "format.h"
 #include "options.h"
@@ -46,6 +47,7 @@ enum {
 	OPT_PPROF,
 	OPT_ATTACH,
 	OPT_OVERWRITE_TRACE,
+	OPT_FORCE,
 };
 
 static const struct option long_options[] = {
@@ -68,6 +70,7 @@ static const struct option long_options[] = {
 	{ "pprof",               required_argument, NULL, OPT_PPROF },
 	{ "attach",              required_argument, NULL, OPT_ATTACH },
 	{ "overwrite-trace",     no_argument,       NULL, OPT_OVERWRITE_TRACE },
+	{ "force",               no_argument,       NULL, OPT_FORCE },
 	{ "help",                no_argument,       NULL, 'h' },
 	{ "version",             no_argument,       NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -282,6 +285,9 @@ static int apply_option(struct options *self, int c, const char *arg, char *err,
 	case OPT_NO_STACKS:
 		self->no_stacks = true;
 		return 0;
+	case OPT_FORCE:
+		self->force = true;
+		return 0;
 	case OPT_OVERWRITE_TRACE:
 		self->overwrite_trace = true;
 		return 0;
@@ -466,6 +472,8 @@ void options_print_usage(FILE *f)
 "  -t, --trace DIR              record every allocation and free event under DIR\n"
 "                               (a new directory, or one without a trace)\n"
 "      --overwrite-trace        with --trace: replace the trace already in DIR\n"
+"      --force                  replace existing files named by -o, -e,\n"
+"                               --collapsed and --pprof (refused otherwise)\n"
 "      --collapsed FILE         (report) folded stacks for flamegraph tools\n"
 "      --pprof FILE             (report) gzip-compressed pprof profile\n"
 "\n"
@@ -519,4 +527,21 @@ int options_sampling_env(const struct options *self, char *buf, size_t len)
 			uselocale(old);
 	}
 	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+int options_check_outputs(const struct options *self, char *err, size_t errlen)
+{
+	const char *paths[] = { self->output_path, self->export_path, self->collapsed_path,
+				self->pprof_path };
+	const char *names[] = { "-o", "-e", "--collapsed", "--pprof" };
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct stat st;
+		if (self->force || !paths[i] || strcmp(paths[i], "-") == 0)
+			continue;
+		/* Devices (/dev/null, a terminal) and pipes are written, not replaced. */
+		if (lstat(paths[i], &st) == 0 && S_ISREG(st.st_mode))
+			return fail(err, errlen, "%s %s: the file exists; use --force to replace it",
+				    names[i], paths[i]);
+	}
+	return 0;
 }

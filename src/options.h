@@ -33,6 +33,7 @@ struct options {
 	const char *report_dir;  /* MEMTOP_REPORT: TRACE_DIR */
 	const char *export_path, *trace_dir, *output_path, *collapsed_path, *pprof_path;
 	bool batch, json, no_stacks;
+	bool force;              /* --force: output files may replace existing ones */
 	bool overwrite_trace;    /* --overwrite-trace: replace the trace already in --trace DIR */
 	double interval;         /* default 1.0; OPTIONS_INTERVAL_MIN..OPTIONS_INTERVAL_MAX */
 	double duration;         /* 0 = until the command ends; else > 0 */
@@ -56,6 +57,10 @@ int options_parse(struct options *self, int argc, char **argv, char *err, size_t
 /* The collector's MEMTOP_SAMPLING value for these options ("off" with
  * --no-stacks); 0, or -1 if buf is too small. */
 int options_sampling_env(const struct options *self, char *buf, size_t len);
+
+/* Output files (-o, -e, --collapsed, --pprof) that are existing regular
+ * files, refused unless --force: 0, or -1 with a one-line message. */
+int options_check_outputs(const struct options *self, char *err, size_t errlen);
 
 /* The --help text: the three invocations and every option. */
 void options_print_usage(FILE *f);

@@ -329,6 +329,11 @@ int memtop_main(int argc, char **argv)
 		fprintf(stderr, "memtop: %s\n", err);
 		return 2;
 	}
+	if ((o.mode == MEMTOP_RUN || o.mode == MEMTOP_ATTACH || o.mode == MEMTOP_REPORT) &&
+	    options_check_outputs(&o, err, sizeof(err)) != 0) {
+		fprintf(stderr, "memtop: %s\n", err);
+		return 1;
+	}
 	switch (o.mode) {
 	case MEMTOP_HELP:
 		options_print_usage(stdout);

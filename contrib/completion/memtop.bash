@@ -11,7 +11,7 @@
 _memtop_options="--export --trace --batch --json --output --interval --duration
 --sample-small --sample-medium --sample-large --medium-threshold --large-threshold
 --frequency-threshold --stack-depth --no-stacks --collapsed --pprof --attach
---overwrite-trace --help --version -e -t -b -o -d -h -V"
+--overwrite-trace --force --help --version -e -t -b -o -d -h -V"
 
 # Options that take a value (the value is the next word, or after '=').
 _memtop_with_value="--export|--trace|--output|--interval|--duration|--sample-small|--sample-medium|--sample-large|--medium-threshold|--large-threshold|--frequency-threshold|--stack-depth|--collapsed|--pprof|--attach|-e|-t|-o|-d"

@@ -21,7 +21,7 @@ n=0
 start=$(date +%s)
 while [ "$n" -lt "$CYCLES" ]; do
 	n=$((n + 1))
-	"$MEMTOP" --attach "$A" --batch --json -d 0.05 --duration 0.1 -o "$WORK/c.json" \
+	"$MEMTOP" --force --attach "$A" --batch --json -d 0.05 --duration 0.1 -o "$WORK/c.json" \
 		2>> "$WORK/c.err"
 	[ "$?" -eq 0 ] || bad_status=$((bad_status + 1))
 	case $(q "$WORK/c.json" "[s['totals']['allocs'] > 0, s['attached']]") in

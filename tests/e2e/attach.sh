@@ -73,7 +73,7 @@ sleep 0.3   # blocks allocated now are freed inside the window: counted as frees
 kill -USR1 "$A"
 wait_for "first pause" 5 has_lines "$WORK/a.out" paused 1
 check "no collector before the attach" "$(maps_count "$A" libmemtop)" 0
-"$MEMTOP" --attach "$A" --batch --json -d 0.5 --duration 3 -o "$WORK/a.json" 2> "$WORK/a.err" &
+"$MEMTOP" --force --attach "$A" --batch --json -d 0.5 --duration 3 -o "$WORK/a.json" 2> "$WORK/a.err" &
 M=$!
 wait_for "the attach" 10 attached_now "$A"
 kill -USR2 "$A"
@@ -107,18 +107,18 @@ check "window was busy" "$(awk '{ sub("allocs=", "", $3); n += $3 } END { print 
 # Re-attach (the library is loaded, detached): figures start again from zero.
 kill -USR2 "$A"
 wait_for "resume" 5 has_lines "$WORK/a.out" resumed 2
-"$MEMTOP" --attach "$A" --batch -d 0.2 --duration 0.6 > "$WORK/text.out" 2> "$WORK/text.err"
+"$MEMTOP" --force --attach "$A" --batch -d 0.2 --duration 0.6 > "$WORK/text.out" 2> "$WORK/text.err"
 check "re-attach exit status" "$?" 0
 check "text report says the figures are since attach" \
 	"$(grep -c '^Attach: ' "$WORK/text.out" | awk '{ print ($1 > 0) }')" 1
 check "re-attach: the thread rows" "$(grep -c ' worker-[0-2] ' "$WORK/text.out" | awk '{ print ($1 >= 3) }')" 1
 check "re-attach: still one collector" "$(collector_objects "$A")" 1
 # sampling parameters travel with each attach: off, then on again
-"$MEMTOP" --attach "$A" --batch --json --no-stacks -d 0.2 --duration 0.4 -o "$WORK/ns.json"
+"$MEMTOP" --force --attach "$A" --batch --json --no-stacks -d 0.2 --duration 0.4 -o "$WORK/ns.json"
 check "--no-stacks after attach: no stacks" "$(q "$WORK/ns.json" "s['top_stacks']")" None
-"$MEMTOP" --attach "$A" --batch --json -d 0.2 --duration 0.8 -o "$WORK/st.json"
+"$MEMTOP" --force --attach "$A" --batch --json -d 0.2 --duration 0.8 -o "$WORK/st.json"
 check "stacks again after a --no-stacks attach" "$(q "$WORK/st.json" "len(s['top_stacks']) > 0")" true
-"$MEMTOP" --attach "$A" --batch -d 0.2 --duration 0.4 -e "$WORK/a.html" > /dev/null 2> "$WORK/html.err"
+"$MEMTOP" --force --attach "$A" --batch -d 0.2 --duration 0.4 -e "$WORK/a.html" > /dev/null 2> "$WORK/html.err"
 check "--export after attach: exit status" "$?" 0
 check "--export after attach: the report says attached" \
 	"$(grep -c '"attached":true' "$WORK/a.html" | awk '{ print ($1 > 0) }')" 1
@@ -137,7 +137,7 @@ rm -f "/dev/shm/memtop.$A"
 L=$!
 pids_to_kill="$pids_to_kill $L"
 wait_for "attachee start" 5 grep -qs '^started' "$WORK/l.out"
-"$MEMTOP" --attach "$L" --batch --json -d 0.1 --duration 1.5 -o "$WORK/l.json" 2> "$WORK/l.err" &
+"$MEMTOP" --force --attach "$L" --batch --json -d 0.1 --duration 1.5 -o "$WORK/l.json" 2> "$WORK/l.err" &
 M=$!
 wait_for "the attach" 10 attached_now "$L"
 kill -HUP "$L"
@@ -161,7 +161,7 @@ pids_to_kill="$pids_to_kill $TA"
 wait_for "attachee start" 5 grep -qs '^started' "$WORK/tr.out"
 kill -USR1 "$TA"
 wait_for "pause" 5 has_lines "$WORK/tr.out" paused 1
-"$MEMTOP" --attach "$TA" --batch --json -d 0.5 --duration 2 -o "$WORK/tr.json" \
+"$MEMTOP" --force --attach "$TA" --batch --json -d 0.5 --duration 2 -o "$WORK/tr.json" \
 	--trace "$WORK/tr" 2> "$WORK/tr.err" &
 M=$!
 wait_for "the attach" 10 attached_now "$TA"
@@ -202,7 +202,7 @@ else
 	echo "SKIP: SIGHUP and SIGINT to memtop (this env cannot reset an ignored signal)"
 fi
 for sig in $sigs; do
-	env $default_int "$MEMTOP" --attach "$G" --batch --json -d 0.2 -o "$WORK/s.json" \
+	env $default_int "$MEMTOP" --force --attach "$G" --batch --json -d 0.2 -o "$WORK/s.json" \
 		2> "$WORK/s.err" &
 	M=$!
 	wait_for "the attach" 10 attached_now "$G"
@@ -215,13 +215,13 @@ for sig in $sigs; do
 done
 # memtop killed outright stays attached; the next memtop detaches first,
 # then attaches afresh
-"$MEMTOP" --attach "$G" --batch -d 0.2 -o /dev/null 2> "$WORK/s.err" &
+"$MEMTOP" --force --attach "$G" --batch -d 0.2 -o /dev/null 2> "$WORK/s.err" &
 M=$!
 wait_for "the attach" 10 attached_now "$G"
 kill -KILL "$M"
 wait "$M" 2> /dev/null
 check "memtop killed: still attached" "$(attach_state "$G")" attached
-"$MEMTOP" --attach "$G" --batch --json -d 0.2 --duration 0.5 -o "$WORK/s.json" 2> "$WORK/s.err"
+"$MEMTOP" --force --attach "$G" --batch --json -d 0.2 --duration 0.5 -o "$WORK/s.json" 2> "$WORK/s.err"
 check "after a killed memtop: attach again" "$?" 0
 check "after a killed memtop: counted" "$(q "$WORK/s.json" "thread(s, 'worker-0')['allocs'] > 0")" true
 check "after a killed memtop: detached" "$(attach_state "$G")" detached
@@ -264,7 +264,7 @@ fi
 E=$!
 pids_to_kill="$pids_to_kill $E"
 wait_for "attachee start" 5 grep -qs '^started' "$WORK/e.out"
-"$MEMTOP" --attach "$E" --batch --json -d 0.2 -o "$WORK/e.json" 2> "$WORK/e.err" &
+"$MEMTOP" --force --attach "$E" --batch --json -d 0.2 -o "$WORK/e.json" 2> "$WORK/e.err" &
 M=$!
 wait_for "the attach" 10 attached_now "$E"
 sleep 0.5
@@ -285,7 +285,7 @@ P=$!
 pids_to_kill="$pids_to_kill $P"
 wait_for "preloaded start" 5 grep -qs '^started' "$WORK/p.out"
 wait_for "its segment" 5 test -e "/dev/shm/memtop.$P"
-"$MEMTOP" --attach "$P" --batch --json -d 0.2 --duration 1 -o "$WORK/p.json" 2> "$WORK/p.err" &
+"$MEMTOP" --force --attach "$P" --batch --json -d 0.2 --duration 1 -o "$WORK/p.json" 2> "$WORK/p.err" &
 M=$!
 max=0
 while kill -0 "$M" 2>/dev/null; do
@@ -314,7 +314,7 @@ untouched() {  # untouched NAME PID
 sh -c 'exit 0' &
 gone=$!
 wait "$gone"
-"$MEMTOP" --attach "$gone" --batch > /dev/null 2> "$WORK/r.err"
+"$MEMTOP" --force --attach "$gone" --batch > /dev/null 2> "$WORK/r.err"
 check "no such pid: exit status" "$?" 1
 check "no such pid: message" "$(grep -c "no such process" "$WORK/r.err")" 1
 
@@ -322,7 +322,7 @@ check "no such pid: message" "$(grep -c "no such process" "$WORK/r.err")" 1
 S=$!
 pids_to_kill="$pids_to_kill $S"
 sleep 0.2
-"$MEMTOP" --attach "$S" --batch > /dev/null 2> "$WORK/r.err"
+"$MEMTOP" --force --attach "$S" --batch > /dev/null 2> "$WORK/r.err"
 check "static: exit status" "$?" 1
 check "static: message" "$(grep -c "statically linked" "$WORK/r.err")" 1
 check "static: one line" "$(wc -l < "$WORK/r.err" | tr -d ' ')" 1
@@ -335,7 +335,7 @@ pids_to_kill="$pids_to_kill $Z"
 sleep 0.5
 zombie=$(cat "$WORK/zpid")
 check "zombie made" "$(sed -n 's/^State:\t*\(.\).*/\1/p' "/proc/$zombie/status")" Z
-"$MEMTOP" --attach "$zombie" --batch > /dev/null 2> "$WORK/r.err"
+"$MEMTOP" --force --attach "$zombie" --batch > /dev/null 2> "$WORK/r.err"
 check "zombie: exit status" "$?" 1
 check "zombie: message" "$(grep -c "zombie" "$WORK/r.err")" 1
 kill "$Z"
@@ -349,7 +349,7 @@ if command -v strace > /dev/null; then
 	ST=$!
 	pids_to_kill="$pids_to_kill $ST"
 	wait_for "strace" 5 sh -c "[ \"\$(sed -n 's/^TracerPid:\t*//p' /proc/$T/status)\" != 0 ]"
-	"$MEMTOP" --attach "$T" --batch > /dev/null 2> "$WORK/r.err"
+	"$MEMTOP" --force --attach "$T" --batch > /dev/null 2> "$WORK/r.err"
 	check "traced: exit status" "$?" 1
 	check "traced: message" "$(grep -c "already traced by pid $ST" "$WORK/r.err")" 1
 	check "traced: no collector" "$(maps_count "$T" libmemtop)" 0
@@ -362,7 +362,7 @@ fi
 
 if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
 	setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		"$MEMTOP" --attach "$T" --batch > /dev/null 2> "$WORK/r.err"
+		"$MEMTOP" --force --attach "$T" --batch > /dev/null 2> "$WORK/r.err"
 	check "other user: exit status" "$?" 1
 	check "other user: message" "$(grep -c "belongs to root (uid 0).*without CAP_SYS_PTRACE" "$WORK/r.err")" 1
 	untouched "other user" "$T"
@@ -371,15 +371,15 @@ else
 fi
 
 worker=$(ls "/proc/$T/task" | grep -v "^$T\$" | head -n 1)
-"$MEMTOP" --attach "$worker" --batch > /dev/null 2> "$WORK/r.err"
+"$MEMTOP" --force --attach "$worker" --batch > /dev/null 2> "$WORK/r.err"
 check "a thread id: exit status" "$?" 1
 check "a thread id: message" "$(grep -c "that is a thread of process $T" "$WORK/r.err")" 1
 untouched "a thread id" "$T"
-"$MEMTOP" --attach "$T" --batch -e "$WORK/no/such/dir/r.html" > /dev/null 2> "$WORK/r.err"
+"$MEMTOP" --force --attach "$T" --batch -e "$WORK/no/such/dir/r.html" > /dev/null 2> "$WORK/r.err"
 check "--export into a missing directory: exit status" "$?" 1
 untouched "--export into a missing directory" "$T"
 
-"$MEMTOP" --attach "$T" < /dev/null > /dev/null 2> "$WORK/r.err"
+"$MEMTOP" --force --attach "$T" < /dev/null > /dev/null 2> "$WORK/r.err"
 check "viewer without a terminal: exit status" "$?" 1
 check "viewer without a terminal: message" "$(grep -c -- "use --batch" "$WORK/r.err")" 1
 untouched "viewer without a terminal" "$T"
@@ -394,7 +394,7 @@ if [ "$(id -u)" = 0 ] && unshare --mount --propagation private true 2> /dev/null
 	wait_for "namespaced attachee" 5 grep -qs '^started' "$WORK/n.out"
 	N=$(sed -n 's/^started pid=\([0-9]*\).*/\1/p' "$WORK/n.out")
 	pids_to_kill="$pids_to_kill $N"
-	"$MEMTOP" --attach "$N" --batch > /dev/null 2> "$WORK/r.err"
+	"$MEMTOP" --force --attach "$N" --batch > /dev/null 2> "$WORK/r.err"
 	check "mount namespace: exit status" "$?" 1
 	check "mount namespace: message" "$(grep -c "cannot see the collector" "$WORK/r.err")" 1
 	untouched "mount namespace" "$N"

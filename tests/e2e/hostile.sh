@@ -86,14 +86,24 @@ check "directory: exit 1" "$?" 1
 grep -q "cannot write $WORK/adir: Is a directory" "$WORK/err" && pass "directory: says so" \
 	|| fail "directory: message '$(cat "$WORK/err")'"
 
-# An existing file: today's policy is to replace it entirely (truncate,
-# then write): what is left is this session's report and nothing of the
-# old content.
+# An existing file is not replaced unless asked (--force): refused before
+# the command runs, the file untouched; with --force it is replaced
+# entirely (truncate, then write), nothing of the old content left.
 python3 -c 'print("old " * 100000)' > "$WORK/existing.json"
-"$MEMTOP" --batch --json -o "$WORK/existing.json" -- true
-check "existing file: exit status" "$?" 0
-check "existing file: replaced by the report alone" \
+before=$(cksum < "$WORK/existing.json")
+"$MEMTOP" --batch --json -o "$WORK/existing.json" -- sh -c "touch '$WORK/ran-existing'" \
+	2> "$WORK/err"
+check "existing file: exit status" "$?" 1
+check "existing file: says to use --force" "$(grep -c -- 'exists; use --force' "$WORK/err")" 1
+check "existing file: untouched" "$(cksum < "$WORK/existing.json")" "$before"
+check "existing file: command not run" "$([ -e "$WORK/ran-existing" ] && echo ran || echo no)" no
+"$MEMTOP" --batch --json --force -o "$WORK/existing.json" -- true
+check "existing file with --force: exit status" "$?" 0
+check "existing file with --force: replaced by the report alone" \
 	"$(q "$WORK/existing.json" "[r['type'] for r in records]")" "['summary']"
+echo x > "$WORK/existing.html"
+"$MEMTOP" --batch -e "$WORK/existing.html" -- true 2> "$WORK/err"
+check "existing -e file: refused" "$?" 1
 
 # ---------------------------------------------------------------- option fuzzing
 # usage NAME PATTERN ARGS...: exit 2, one line on stderr naming PATTERN,

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -100,6 +101,32 @@ static void test_errors_quote_values_safely(void **state)
 	assert_int_equal(parse(&o, err, ARGV("-d", "\033[2J")), -1);
 	assert_null(strchr(err, '\033'));
 	assert_non_null(strstr(err, "?[2J"));
+}
+
+static void test_existing_outputs(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[ERRLEN];
+	char path[] = "/tmp/memtop-test-outXXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	/* an existing regular file is refused, naming the option and --force */
+	PARSE_OK(&o, "-o", path, "--", "ls");
+	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "-o"));
+	assert_non_null(strstr(err, "--force"));
+	PARSE_OK(&o, "--force", "-o", path, "--", "ls");
+	assert_true(o.force);
+	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), 0);
+	/* devices and standard output are written, not replaced */
+	PARSE_OK(&o, "-o", "/dev/null", "-e", "-", "--", "ls");
+	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), 0);
+	unlink(path);
+	/* a path that does not exist yet is fine */
+	PARSE_OK(&o, "-o", path, "--", "ls");
+	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), 0);
 }
 
 static void test_stack_depth(void **state)
@@ -677,6 +704,7 @@ int main(void)
 		cmocka_unit_test(test_usage_text),
 		cmocka_unit_test(test_errors_quote_values_safely),
 		cmocka_unit_test(test_stack_depth),
+		cmocka_unit_test(test_existing_outputs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
