@@ -678,6 +678,28 @@ HOOK_ALIAS(valloc);
 HOOK_ALIAS(pvalloc);
 HOOK_ALIAS(malloc_usable_size);
 
+/* What GOT redirection points where: the hooks, in place of the allocator
+ * they wrap (malloc first, as attach_mode_start wants). */
+static size_t hook_table(struct gotpatch_fn *fns)
+{
+	const struct gotpatch_fn t[] = {
+		{ "malloc", (void *)mt_hook_malloc, (void *)real.malloc },
+		{ "free", (void *)mt_hook_free, (void *)real.free },
+		{ "calloc", (void *)mt_hook_calloc, (void *)real.calloc },
+		{ "realloc", (void *)mt_hook_realloc, (void *)real.realloc },
+		{ "reallocarray", (void *)mt_hook_reallocarray, next_sym("reallocarray") },
+		{ "posix_memalign", (void *)mt_hook_posix_memalign, (void *)real.posix_memalign },
+		{ "aligned_alloc", (void *)mt_hook_aligned_alloc, (void *)real.aligned_alloc },
+		{ "memalign", (void *)mt_hook_memalign, (void *)real.memalign },
+		{ "valloc", (void *)mt_hook_valloc, (void *)real.valloc },
+		{ "pvalloc", (void *)mt_hook_pvalloc, (void *)real.pvalloc },
+		{ "malloc_usable_size", (void *)mt_hook_malloc_usable_size, (void *)real.usable },
+	};
+	_Static_assert(sizeof(t) / sizeof(t[0]) <= GOTPATCH_MAX_FNS, "room for the table");
+	memcpy(fns, t, sizeof(t));
+	return sizeof(t) / sizeof(t[0]);
+}
+
 /*
  * RTLD_DEEPBIND makes a module bind its own references first to its own
  * dependencies: its malloc and free go straight to libc's, past this
@@ -692,23 +714,12 @@ static void redirect_deep_bound(void)
 {
 	int saved = errno;
 	mt_tls.guard++;
-	const struct gotpatch_fn fns[] = {
-		{ "malloc", (void *)mt_hook_malloc, (void *)real.malloc },
-		{ "free", (void *)mt_hook_free, (void *)real.free },
-		{ "calloc", (void *)mt_hook_calloc, (void *)real.calloc },
-		{ "realloc", (void *)mt_hook_realloc, (void *)real.realloc },
-		{ "reallocarray", (void *)mt_hook_reallocarray, next_sym("reallocarray") },
-		{ "posix_memalign", (void *)mt_hook_posix_memalign, (void *)real.posix_memalign },
-		{ "aligned_alloc", (void *)mt_hook_aligned_alloc, (void *)real.aligned_alloc },
-		{ "memalign", (void *)mt_hook_memalign, (void *)real.memalign },
-		{ "valloc", (void *)mt_hook_valloc, (void *)real.valloc },
-		{ "pvalloc", (void *)mt_hook_pvalloc, (void *)real.pvalloc },
-		{ "malloc_usable_size", (void *)mt_hook_malloc_usable_size, (void *)real.usable },
-	};
+	struct gotpatch_fn fns[GOTPATCH_MAX_FNS];
+	size_t nfns = hook_table(fns);
 	if (gotpatch_installed())
 		gotpatch_refresh();
 	else
-		gotpatch_install(fns, sizeof(fns) / sizeof(fns[0]), (const void *)redirect_deep_bound);
+		gotpatch_install(fns, nfns, (const void *)redirect_deep_bound);
 	mt_tls.guard--;
 	errno = saved;
 }
@@ -735,19 +746,8 @@ MT_EXPORT int memtop_attach_start(const char *sampling)
 		return MT_ATTACH_ENOSEGMENT;
 	}
 	mt_tls.guard++;
-	const struct gotpatch_fn fns[] = {
-		{ "malloc", (void *)mt_hook_malloc, (void *)real.malloc },
-		{ "free", (void *)mt_hook_free, (void *)real.free },
-		{ "calloc", (void *)mt_hook_calloc, (void *)real.calloc },
-		{ "realloc", (void *)mt_hook_realloc, (void *)real.realloc },
-		{ "reallocarray", (void *)mt_hook_reallocarray, next_sym("reallocarray") },
-		{ "posix_memalign", (void *)mt_hook_posix_memalign, (void *)real.posix_memalign },
-		{ "aligned_alloc", (void *)mt_hook_aligned_alloc, (void *)real.aligned_alloc },
-		{ "memalign", (void *)mt_hook_memalign, (void *)real.memalign },
-		{ "valloc", (void *)mt_hook_valloc, (void *)real.valloc },
-		{ "pvalloc", (void *)mt_hook_pvalloc, (void *)real.pvalloc },
-		{ "malloc_usable_size", (void *)mt_hook_malloc_usable_size, (void *)real.usable },
-	};
+	struct gotpatch_fn fns[GOTPATCH_MAX_FNS];
+	size_t nfns = hook_table(fns);
 	/* "SAMPLING" or "SAMPLING\nTRACE_DIR" (--trace): the trace starts
 	 * before the hooks are installed, so every counted event is traced */
 	char spec[160];
@@ -764,7 +764,7 @@ MT_EXPORT int memtop_attach_start(const char *sampling)
 	}
 	if (dir && *dir && !mt_trace_on)
 		trace_start(dir, false);
-	int r = attach_mode_start(fns, sizeof(fns) / sizeof(fns[0]), sampling);
+	int r = attach_mode_start(fns, nfns, sampling);
 	if (r < 0 && dir && *dir)
 		trace_stop();
 	mt_tls.guard--;
