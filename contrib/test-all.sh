@@ -55,6 +55,16 @@ else
 	failed=$((failed + 1))
 fi
 
+# The publish/read stress test under ThreadSanitizer (make check-tsan): one test.
+if (cd "$top/build" && make -s check-tsan) > "$top/build/check-tsan.log" 2>&1; then
+	echo "test-all: check-tsan: passed"
+	passed=$((passed + 1))
+else
+	echo "test-all: check-tsan failed ($top/build/check-tsan.log):" >&2
+	tail -n 20 "$top/build/check-tsan.log" >&2
+	failed=$((failed + 1))
+fi
+
 # The trace reader under libFuzzer, ASan and UBSan for 20 s from its seed
 # corpus (make check-fuzz; skipped without clang): one test.
 if (cd "$top/build" && make -s check-fuzz) > "$top/build/check-fuzz.log" 2>&1; then
