@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "run.h"
 #include "tracedir.h"
 #include "batch.h"
 #include "html.h"
@@ -66,22 +67,6 @@ static void on_signal(int sig)
 {
 	stop_signal = sig;
 	stop_count++;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_s(double s)
-{
-	if (s <= 0)
-		return;
-	struct timespec ts = { (time_t)s, (long)((s - floor(s)) * 1e9) };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
 }
 
 /* ---------------------------------------------------------------- the target */
@@ -451,7 +436,7 @@ static int borrow(const struct target *t, const struct injector *in, bool loads,
 {
 	struct unsafe_ranges u;
 	unsafe_ranges_for(in, loads, &u);
-	double deadline = now_s() + SAFE_POINT_S;
+	double deadline = run_now_s() + SAFE_POINT_S;
 	char reason[160] = "";
 	for (;;) {
 		int tids[16];
@@ -470,12 +455,12 @@ static int borrow(const struct target *t, const struct injector *in, bool loads,
 				return 0;
 			remote_release_untouched(r);
 		}
-		if (now_s() > deadline) {
+		if (run_now_s() > deadline) {
 			snprintf(err, errlen, "no thread of pid %d reached a safe point within %.0f s "
 				 "(%s); try again", t->pid, SAFE_POINT_S, reason);
 			return -1;
 		}
-		sleep_s(0.002);
+		run_sleep_s(0.002);
 	}
 }
 
@@ -484,15 +469,15 @@ static int borrow(const struct target *t, const struct injector *in, bool loads,
 static int call_collector(struct remote *r, uintptr_t fn, const uint64_t *args, int nargs,
 			  int *result, char *err, size_t errlen)
 {
-	double until = now_s() + BUSY_RETRY_S;
+	double until = run_now_s() + BUSY_RETRY_S;
 	for (;;) {
 		uint64_t ret;
 		if (remote_call(r, fn, args, nargs, &ret, err, errlen) != 0)
 			return -1;
 		*result = (int)(int32_t)ret;
-		if (*result != MT_ATTACH_EBUSY || now_s() > until)
+		if (*result != MT_ATTACH_EBUSY || run_now_s() > until)
 			return 0;
-		sleep_s(0.001);
+		run_sleep_s(0.001);
 	}
 }
 
@@ -773,7 +758,7 @@ static bool wait_until(const struct target *t, int pidfd, double until)
 	for (;;) {
 		if (stop_signal)
 			return false;
-		double left = until - now_s();
+		double left = until - run_now_s();
 		if (pidfd >= 0) {
 			struct pollfd p = { .fd = pidfd, .events = POLLIN };
 			int ms = left > 0 ? (int)ceil(left * 1000) : 0;
@@ -789,7 +774,7 @@ static bool wait_until(const struct target *t, int pidfd, double until)
 				return true;
 			if (left <= 0)
 				return false;
-			sleep_s(left < 0.05 ? left : 0.05);
+			run_sleep_s(left < 0.05 ? left : 0.05);
 		}
 	}
 }
@@ -853,17 +838,17 @@ static bool watch_batch(const struct options *opts, const struct target *t, int 
 		double limit = next < stop_at ? next : stop_at;
 		if (wait_until(t, pidfd, limit))
 			return true;
-		if (stop_signal || now_s() >= stop_at)
+		if (stop_signal || run_now_s() >= stop_at)
 			return false;
 		if (!s->seg_open)
 			session_open_segment(s, err, sizeof(err));
 		session_tick(s);
-		sleep_s(PUBLISH_WAIT_S);
-		session_update(s, now_s());
+		run_sleep_s(PUBLISH_WAIT_S);
+		session_update(s, run_now_s());
 		batch_sample(b, s);
 		next += opts->interval;
-		if (next < now_s())
-			next = now_s() + opts->interval;
+		if (next < run_now_s())
+			next = run_now_s() + opts->interval;
 	}
 }
 
@@ -982,7 +967,7 @@ int attach_main(const struct options *opts)
 	}
 
 	struct session s;
-	double start = now_s();
+	double start = run_now_s();
 	session_init(&s, pid, t.argv, "/proc", start);
 	s.seg_owner = (int)t.euid;
 	if (session_open_segment(&s, err, sizeof(err)) != 0 && errno != ENOENT &&
@@ -1032,8 +1017,8 @@ int attach_main(const struct options *opts)
 	}
 	if (s.seg_open && !s.final) {
 		session_tick(&s);
-		sleep_s(PUBLISH_WAIT_S);
-		session_finish(&s, now_s());
+		run_sleep_s(PUBLISH_WAIT_S);
+		session_finish(&s, run_now_s());
 	}
 	if (opts->batch) {
 		batch_summary(&b, &s);

@@ -1118,23 +1118,8 @@ static void build_session(struct report *self)
 	}
 	/* totals as update_totals has them */
 	struct session_totals *tot = &s->totals;
-	int64_t peak = p->peak;
-	for (size_t i = 0; i < s->nthreads; i++) {
-		const struct thread_stat *t = &s->threads[i];
-		if (t->tid < 0)
-			continue;
-		tot->threads_seen++;
-		tot->allocs += t->c.allocs;
-		tot->frees += t->c.frees;
-		tot->reallocs += t->c.reallocs;
-		tot->failed += t->c.failed;
-		tot->bytes_allocated += t->c.bytes_allocated;
-		tot->bytes_freed += t->c.usable_freed;
-		tot->live_bytes += (int64_t)(t->c.usable_allocated - t->c.usable_freed);
-		if (t->c.peak_live > peak)
-			peak = t->c.peak_live;
-	}
-	tot->peak_live_bytes = peak;
+	tot->peak_live_bytes = p->peak;
+	session_sum_threads(s);
 	tot->alloc_rate = span > 0 ? (double)tot->allocs / span : NAN;
 	s->prev_allocs = tot->allocs;
 

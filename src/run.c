@@ -44,14 +44,14 @@
 #define COLLECTOR_GRACE_S 3.0
 #define PUBLISH_WAIT_S    0.01
 
-static double now_s(void)
+double run_now_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void sleep_s(double s)
+void run_sleep_s(double s)
 {
 	if (s <= 0)
 		return;
@@ -87,7 +87,7 @@ static int export_report(const struct session *s, const char *path)
 /* Wait until `deadline` (monotonic), returning early if the child ends. */
 static void wait_until(struct launcher *l, double deadline)
 {
-	double left = deadline - now_s();
+	double left = deadline - run_now_s();
 	if (left > 0)
 		launcher_wait(l, left);
 }
@@ -133,7 +133,7 @@ int run_command(const struct options *opts)
 	}
 
 	struct session s;
-	double start = now_s();
+	double start = run_now_s();
 	session_init(&s, l.pid, opts->command, "/proc", start);
 	struct batch b;
 	batch_init(&b, out, opts->json, !opts->no_stacks);
@@ -143,8 +143,8 @@ int run_command(const struct options *opts)
 	double next = start + opts->interval;
 	double stop_at = opts->duration > 0 ? start + opts->duration : INFINITY;
 	/* Poll for the segment quickly at first: short commands must be seen. */
-	while (!launcher_poll(&l) && !s.seg_open && now_s() - start < COLLECTOR_GRACE_S &&
-	       now_s() < stop_at) {
+	while (!launcher_poll(&l) && !s.seg_open && run_now_s() - start < COLLECTOR_GRACE_S &&
+	       run_now_s() < stop_at) {
 		try_open_segment(&s, &warned_open);
 		if (!s.seg_open)
 			launcher_wait(&l, 0.005);
@@ -152,7 +152,7 @@ int run_command(const struct options *opts)
 	for (;;) {
 		try_open_segment(&s, &warned_open);
 		if (!s.seg_open && !warned_missing && !l.ended &&
-		    now_s() - start >= COLLECTOR_GRACE_S) {
+		    run_now_s() - start >= COLLECTOR_GRACE_S) {
 			fprintf(stderr, "memtop: pid %d has not loaded the collector after %.0f s "
 				"(statically linked, setuid, or LD_PRELOAD removed?); "
 				"waiting for it to end\n", l.pid, COLLECTOR_GRACE_S);
@@ -162,16 +162,16 @@ int run_command(const struct options *opts)
 		wait_until(&l, limit);
 		if (l.ended || launcher_poll(&l))
 			break;
-		if (now_s() >= stop_at)
+		if (run_now_s() >= stop_at)
 			break;
 		session_tick(&s);
-		sleep_s(PUBLISH_WAIT_S);
-		session_update(&s, now_s());
+		run_sleep_s(PUBLISH_WAIT_S);
+		session_update(&s, run_now_s());
 		batch_sample(&b, &s);
 		tracedir_sample(&s);
 		next += opts->interval;
-		if (next < now_s())
-			next = now_s() + opts->interval;
+		if (next < run_now_s())
+			next = run_now_s() + opts->interval;
 	}
 
 	if (l.ended) {
@@ -187,7 +187,7 @@ int run_command(const struct options *opts)
 		/* --duration: stop watching, leave the command running. */
 		exit_code = 0;
 	}
-	session_finish(&s, now_s());
+	session_finish(&s, run_now_s());
 	batch_summary(&b, &s);
 	bool export_failed = opts->export_path && export_report(&s, opts->export_path) != 0;
 	tracedir_finish(&s);
@@ -296,7 +296,7 @@ static int run_viewer(const struct options *opts)
 	}
 
 	struct session s;
-	double start = now_s();
+	double start = run_now_s();
 	session_init(&s, l.pid, opts->command, "/proc", start);
 	enum viewer_end end = viewer_run(v, &l, &s, start);
 	viewer_free(v);
@@ -306,7 +306,7 @@ static int run_viewer(const struct options *opts)
 		/* After q or --duration the last figures become whole-session
 		 * averages, as --batch's summary has them. */
 		if (!s.final)
-			session_finish(&s, now_s());
+			session_finish(&s, run_now_s());
 		export_failed = export_report(&s, opts->export_path) != 0;
 	}
 	/* --duration and q leave a running command running, as --batch does. */

@@ -492,7 +492,7 @@ static void update_threads(struct session *self, double dt)
 	free(tids);
 }
 
-static void update_totals(struct session *self, double dt)
+void session_sum_threads(struct session *self)
 {
 	struct session_totals *tot = &self->totals;
 	int64_t peak = tot->peak_live_bytes;
@@ -512,6 +512,14 @@ static void update_totals(struct session *self, double dt)
 		if (t->c.peak_live > peak)
 			peak = t->c.peak_live;
 	}
+	tot->peak_live_bytes = peak;
+}
+
+static void update_totals(struct session *self, double dt)
+{
+	struct session_totals *tot = &self->totals;
+	session_sum_threads(self);
+	int64_t peak = tot->peak_live_bytes;
 	const struct mt_overflow *o = &self->overflow;
 	tot->threads_seen += (uint32_t)o->threads;
 	tot->allocs += o->allocs;

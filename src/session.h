@@ -187,6 +187,9 @@ void session_add_module(struct session *self, const char *path, uint64_t start, 
 void session_define_stack(struct session *self, uint32_t id, const uint64_t *pcs, uint32_t depth,
 			  bool truncated);
 void session_history_push(struct history *h, size_t cap, const struct history_point *p);
+/* totals from the threads' counters (not the overflow pool); the peak
+ * already in totals is kept as a lower bound */
+void session_sum_threads(struct session *self);
 
 const char *alert_name(enum alert_level a);
 enum alert_level alert_classify(double alloc_rate, int64_t live_bytes, uint64_t failed_delta);

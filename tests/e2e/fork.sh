@@ -4,24 +4,6 @@
 # run leaves no segment behind, and the exit status is the program's.
 . "$(dirname "$0")/lib.sh"
 
-# Segments left in /dev/shm by the processes of the memtop session $1
-# (other tests may run meanwhile: only this session's count).
-leftover() {
-	python3 - "$1" <<'PY'
-import glob, struct, sys
-n = 0
-for path in glob.glob("/dev/shm/memtop.*"):
-    try:
-        with open(path, "rb") as f:
-            hdr = f.read(56)
-    except OSError:
-        continue
-    if len(hdr) == 56 and struct.unpack_from("<Q", hdr, 48)[0] == int(sys.argv[1]):
-        n += 1
-print(n)
-PY
-}
-
 "$MEMTOP" --batch --json -o "$WORK/f.json" -- "$PROGS/forker" > "$WORK/f.out" &
 mpid=$!
 wait $mpid
@@ -31,7 +13,7 @@ got=$(q "$WORK/f.json" "'%d %d' % (thread(s, 'parent-work')['allocs'], thread(s,
 check "parent thread counts exclude the child" "$got" "$want"
 check "child thread not in the parent's report" "$(q "$WORK/f.json" "thread(s, 'child-work') is None")" true
 grep -q '^CHILD ' "$WORK/f.out" && pass "child ran" || fail "child output missing"
-check "no segment left behind" "$(leftover $mpid)" 0
+check "no segment left behind" "$(segments_of $mpid)" 0
 
 # a shell pipeline: fork + exec of several preloaded programs
 "$MEMTOP" --batch --json -o "$WORK/sh.json" -- sh -c 'echo hello | tr a-z A-Z > '"$WORK"'/up.txt; exit 7' &
@@ -39,5 +21,5 @@ mpid=$!
 wait $mpid
 check "pipeline exit status" "$?" 7
 check "pipeline output intact" "$(cat "$WORK/up.txt")" HELLO
-check "no segment left behind by the pipeline" "$(leftover $mpid)" 0
+check "no segment left behind by the pipeline" "$(segments_of $mpid)" 0
 finish

@@ -79,7 +79,10 @@ check "folded stacks: outermost frame first, big_few innermost" \
 folded_sum=$(awk '{ n += $NF } END { print n }' "$WORK/folded.txt")
 check "folded stacks: the values are the stacks' bytes_est (top stacks within them)" \
 	"$(q "$WORK/rep2.json" "sum(x['bytes_est'] for x in s['top_stacks']) <= $folded_sum")" true
-pprof_sums=$(python3 - "$WORK/prof.pb.gz" <<'PY'
+# pprof_totals FILE: "TYPE,TYPE,... ALLOC_OBJECTS ALLOC_SPACE" of a
+# gzip-compressed pprof profile, decoded here (no Go tool needed)
+pprof_totals() {
+	python3 - "$1" <<'PY'
 import gzip, sys
 data = gzip.open(sys.argv[1]).read()
 def varint(b, i):
@@ -117,11 +120,12 @@ for f, v in fields(data):
         strings.append(v.decode())
     elif f == 1:
         types.append(dict(fields(v)))
-print(",".join(strings[t[1]] for t in types), sums[1])
+print(",".join(strings[t[1]] for t in types), sums[0], sums[1])
 PY
-)
-check "pprof: sample types" "${pprof_sums% *}" "alloc_objects,alloc_space,inuse_objects,inuse_space"
-check "pprof: alloc_space total = the folded stacks' total" "${pprof_sums#* }" "$folded_sum"
+}
+pprof_sums=$(pprof_totals "$WORK/prof.pb.gz")
+check "pprof: sample types" "${pprof_sums%% *}" "alloc_objects,alloc_space,inuse_objects,inuse_space"
+check "pprof: alloc_space total = the folded stacks' total" "${pprof_sums##* }" "$folded_sum"
 if command -v protoc > /dev/null 2>&1; then
 	zcat "$WORK/prof.pb.gz" | protoc --decode_raw > "$WORK/prof.txt" 2>&1
 	check "pprof: protoc --decode_raw parses it" "$?" 0
@@ -246,41 +250,8 @@ fi
 "$MEMTOP" --batch --json -o "$WORK/all.json" --sample-small 1 --sample-medium 1 \
 	--trace "$WORK/tall" -- "$PROGS/twosites" 20000 200 > /dev/null 2>&1
 "$MEMTOP" report --json --pprof "$WORK/all.pb.gz" "$WORK/tall" > "$WORK/all-report.json" 2> /dev/null
-all_sums=$(python3 - "$WORK/all.pb.gz" <<'PY'
-import gzip, sys
-data = gzip.open(sys.argv[1]).read()
-def varint(b, i):
-    v = s = 0
-    while True:
-        c = b[i]; i += 1
-        v |= (c & 0x7f) << s; s += 7
-        if not c & 0x80:
-            return v, i
-def fields(b):
-    i = 0
-    while i < len(b):
-        key, i = varint(b, i)
-        f, w = key >> 3, key & 7
-        if w == 0:
-            v, i = varint(b, i)
-        elif w == 2:
-            n, i = varint(b, i); v = b[i:i + n]; i += n
-        else:
-            raise SystemExit("unexpected wire type %d" % w)
-        yield f, v
-sums = [0, 0]
-for f, v in fields(data):
-    if f == 2:
-        for g, x in fields(v):
-            if g == 2:
-                vals, j = [], 0
-                while j < len(x):
-                    n, j = varint(x, j); vals.append(n)
-                sums[0] += vals[0]
-                sums[1] += vals[1]
-print(sums[0], sums[1])
-PY
-)
+all_sums=$(pprof_totals "$WORK/all.pb.gz")
+all_sums=${all_sums#* }
 check "pprof: alloc_objects and alloc_space = the JSON report's allocs and bytes (rates 1)" \
 	"$all_sums" "$(q "$WORK/all-report.json" "'%d %d' % (s['totals']['allocs'], s['totals']['bytes_allocated'])")"
 finish
