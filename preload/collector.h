@@ -105,6 +105,35 @@ collector_nested_free(struct mt_slot *s, uint64_t usable)
 
 /* The two events of almost every call, specialised so that the hooks'
  * common path is a handful of stores to the owner's own cache lines. */
+/* The updates themselves, for a caller that read an even seq sq (no
+ * update of this slot under way on this thread). */
+static inline __attribute__((always_inline)) void
+collector_alloc_at(struct mt_slot *s, uint64_t sq, uint64_t req, uint64_t usable)
+{
+	mt_seq_begin(&s->seq, sq);
+	struct mt_counters *c = &s->live;
+	MT_ADD(c->allocs, 1);
+	MT_ADD(c->bytes_allocated, req);
+	uint64_t ua = __atomic_load_n(&c->usable_allocated, __ATOMIC_RELAXED) + usable;
+	MT_SET(c->usable_allocated, ua);
+	/* The peak's loads before the histogram's store, whose address comes
+	 * late: they need not wait to be sure it is not theirs. */
+	int64_t live = (int64_t)(ua - __atomic_load_n(&c->usable_freed, __ATOMIC_RELAXED));
+	if (live > __atomic_load_n(&c->peak_live, __ATOMIC_RELAXED))
+		MT_SET(c->peak_live, live);
+	MT_ADD(c->hist[mt_hist_bucket(req)], 1);
+	mt_seq_end(&s->seq, sq);
+}
+
+static inline __attribute__((always_inline)) void
+collector_free_at(struct mt_slot *s, uint64_t sq, uint64_t usable)
+{
+	mt_seq_begin(&s->seq, sq);
+	MT_ADD(s->live.frees, 1);
+	MT_ADD(s->live.usable_freed, usable);
+	mt_seq_end(&s->seq, sq);
+}
+
 static inline __attribute__((always_inline)) bool
 collector_alloc(struct mt_slot *s, uint64_t req, uint64_t usable)
 {
@@ -113,17 +142,7 @@ collector_alloc(struct mt_slot *s, uint64_t req, uint64_t usable)
 		collector_nested_alloc(s, req, usable);
 		return false;
 	}
-	mt_seq_begin(&s->seq, sq);
-	struct mt_counters *c = &s->live;
-	MT_ADD(c->allocs, 1);
-	MT_ADD(c->bytes_allocated, req);
-	uint64_t ua = __atomic_load_n(&c->usable_allocated, __ATOMIC_RELAXED) + usable;
-	MT_SET(c->usable_allocated, ua);
-	MT_ADD(c->hist[mt_hist_bucket(req)], 1);
-	int64_t live = (int64_t)(ua - __atomic_load_n(&c->usable_freed, __ATOMIC_RELAXED));
-	if (live > __atomic_load_n(&c->peak_live, __ATOMIC_RELAXED))
-		MT_SET(c->peak_live, live);
-	mt_seq_end(&s->seq, sq);
+	collector_alloc_at(s, sq, req, usable);
 	return true;
 }
 
@@ -135,10 +154,7 @@ collector_free(struct mt_slot *s, uint64_t usable)
 		collector_nested_free(s, usable);
 		return false;
 	}
-	mt_seq_begin(&s->seq, sq);
-	MT_ADD(s->live.frees, 1);
-	MT_ADD(s->live.usable_freed, usable);
-	mt_seq_end(&s->seq, sq);
+	collector_free_at(s, sq, usable);
 	return true;
 }
 

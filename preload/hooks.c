@@ -99,12 +99,17 @@ static bool resolve(void)
 	return real.usable && real.malloc && real.free;
 }
 
+/* From glibc's chunk header (only where glibc_chunks says it is right). */
+static inline size_t chunk_usable(const void *p)
+{
+	size_t sz = ((const size_t *)p)[-1];
+	return (sz & ~(size_t)7) - ((sz & 2) ? 16 : 8);  /* IS_MMAPPED: no shared footer */
+}
+
 static inline size_t usable_size(void *p)
 {
-	if (mt_likely(glibc_chunks)) {
-		size_t sz = ((const size_t *)p)[-1];
-		return (sz & ~(size_t)7) - ((sz & 2) ? 16 : 8);  /* IS_MMAPPED: no shared footer */
-	}
+	if (mt_likely(glibc_chunks))
+		return chunk_usable(p);
 	return real.usable(p);
 }
 
@@ -293,13 +298,58 @@ static __attribute__((noinline)) void free_sampled(void *p)
 
 /* ---------------------------------------------------------------- hooks */
 
-/* The common case: a registered thread, outside the collector's own code. */
-#define FAST_SLOT(t) (mt_likely(!(t)->guard && (uintptr_t)(t)->slot > MT_SLOT_SPECIAL))
-
 static inline void maybe_publish(struct mt_tls *t, struct mt_slot *s)
 {
 	if (mt_unlikely(registry_tick() != s->pub_tick))
 		publish(t, s);
+}
+
+/*
+ * malloc and free are split so that their common path runs without a stack
+ * frame of its own: malloc keeps only the size across the call to the real
+ * allocator and hands the rest to malloc_record() as a sibling call, and
+ * free counts the block before it tail-calls the real free.  Whatever is
+ * unusual (a guard held, no slot, a nested update, a foreign allocator, a
+ * publication due, a sample, a trace) leaves the fast path through one
+ * out-of-line function.
+ */
+
+/* The generic path, for whatever the fast one does not handle. */
+static __attribute__((noinline)) void *malloc_slow(void *p, size_t size, uintptr_t site)
+{
+	account_alloc(p, size, site, 0, 0);
+	return p;
+}
+
+/* Counted already: publication, the sample (stage 1 hit) and the trace. */
+static __attribute__((noinline)) void *malloc_after(void *p, size_t size, size_t usable,
+						    uintptr_t site, bool hit)
+{
+	struct mt_tls *t = &mt_tls;
+	struct mt_slot *s = t->slot;
+	maybe_publish(t, s);
+	struct mt_sampled sm = no_sample;
+	if (hit)
+		sm = sample(t, s, mt_tier(&mt_scfg, size), p, size, site);
+	TRACE(t, MT_EV_ALLOC, (uintptr_t)p, 0, size, usable, 0, sm);
+	return p;
+}
+
+static __attribute__((noinline)) void *malloc_record(void *p, size_t size, uintptr_t site)
+{
+	struct mt_tls *t = &mt_tls;
+	struct mt_slot *s = t->slot;
+	uint64_t sq;
+	if (mt_unlikely(!p || t->guard || (uintptr_t)s <= MT_SLOT_SPECIAL || !glibc_chunks ||
+			((sq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED)) & 1)))
+		return malloc_slow(p, size, site);
+	size_t usable = chunk_usable(p);
+	collector_alloc_at(s, sq, size, usable);
+	bool hit = mt_scfg.enabled && mt_sampler_hit(&t->smp, mt_tier(&mt_scfg, size));
+	if (mt_unlikely(hit || registry_tick() != s->pub_tick ||
+			__atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED)))
+		return malloc_after(p, size, usable, site, hit);
+	return p;
 }
 
 MT_EXPORT void *malloc(size_t size)
@@ -307,49 +357,56 @@ MT_EXPORT void *malloc(size_t size)
 	if (mt_unlikely(!ready()))
 		return bootstrap_alloc(size, 16);
 	void *p = real.malloc(size);
+	return malloc_record(p, size, (uintptr_t)__builtin_return_address(0));
+}
+
+/* The generic path of free. */
+static __attribute__((noinline)) void free_slow(void *p)
+{
+	if (mt_live_maybe(p))
+		free_sampled(p);
+	if (mt_unlikely(!ready()))
+		return;  /* unreachable in practice: p came from a resolved allocator */
 	struct mt_tls *t = &mt_tls;
-	uintptr_t site = (uintptr_t)__builtin_return_address(0);
-	if (mt_likely(p != NULL) && FAST_SLOT(t)) {
-		struct mt_slot *s = t->slot;
-		size_t usable = usable_size(p);
-		struct mt_sampled sm = no_sample;
-		if (collector_alloc(s, size, usable)) {
-			maybe_publish(t, s);
-			sm = maybe_sample(t, s, p, size, site);
-		}
-		TRACE(t, MT_EV_ALLOC, (uintptr_t)p, 0, size, usable, 0, sm);
-		return p;
+	if (t->guard) {
+		real.free(p);
+		return;
 	}
-	account_alloc(p, size, site, 0, 0);
-	return p;
+	/* Counted and traced before the block goes back: once it has, another
+	 * thread may get the address, and its event must come after this one. */
+	struct mt_event e = { .frees = 1, .usable_out = usable_size(p) };
+	account(&e);
+	TRACE(t, MT_EV_FREE, (uintptr_t)p, 0, 0, e.usable_out, 0, no_sample);
+	real.free(p);
+}
+
+/* Counted already; a publication is due. */
+static __attribute__((noinline)) void free_publish(void *p)
+{
+	struct mt_tls *t = &mt_tls;
+	publish(t, t->slot);
+	real.free(p);
 }
 
 MT_EXPORT void free(void *p)
 {
 	if (!p || mt_unlikely(bootstrap_owns(p)))
 		return;
-	if (mt_unlikely(mt_live_maybe(p)))
-		free_sampled(p);
 	struct mt_tls *t = &mt_tls;
-	if (FAST_SLOT(t)) {
-		struct mt_slot *s = t->slot;
-		size_t usable = usable_size(p);
-		real.free(p);
-		if (collector_free(s, usable))
-			maybe_publish(t, s);
-		TRACE(t, MT_EV_FREE, (uintptr_t)p, 0, 0, usable, 0, no_sample);
+	struct mt_slot *s = t->slot;
+	uint64_t sq;
+	if (mt_unlikely(t->guard || (uintptr_t)s <= MT_SLOT_SPECIAL || !glibc_chunks ||
+			mt_live_maybe(p) || __atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED) ||
+			((sq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED)) & 1))) {
+		free_slow(p);
 		return;
 	}
-	if (mt_unlikely(!ready()))
-		return;  /* unreachable in practice: p came from a resolved allocator */
-	if (t->guard) {
-		real.free(p);
+	collector_free_at(s, sq, chunk_usable(p));
+	if (mt_unlikely(registry_tick() != s->pub_tick)) {
+		free_publish(p);
 		return;
 	}
-	struct mt_event e = { .frees = 1, .usable_out = usable_size(p) };
 	real.free(p);
-	account(&e);
-	TRACE(t, MT_EV_FREE, (uintptr_t)p, 0, 0, e.usable_out, 0, no_sample);
 }
 
 MT_EXPORT void *calloc(size_t n, size_t size)

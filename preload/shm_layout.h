@@ -332,11 +332,13 @@ _Static_assert(MT_MODULES_OFFSET + MT_MAX_MODULES * sizeof(struct mt_module) <= 
 	       "module table too large");
 _Static_assert(MT_CHUNK_SIZE % 4096 == 0, "chunks must be page multiples");
 
+/* The bit length of size (0 for 0), capped at the last bucket.  On the
+ * hot path, so branch-free: the bit length of s is the index of the top bit
+ * of 2s+1, and sizes from 2^31 up all land in the last bucket anyway. */
 static inline uint32_t mt_hist_bucket(uint64_t size)
 {
-	if (size == 0)
-		return 0;
-	uint32_t b = 64u - (uint32_t)__builtin_clzll(size);
+	uint64_t s = size < (1ULL << 40) ? size : (1ULL << 40);
+	uint32_t b = 63u - (uint32_t)__builtin_clzll(2 * s + 1);
 	return b < MT_HIST_BUCKETS ? b : MT_HIST_BUCKETS - 1;
 }
 

@@ -107,8 +107,19 @@ static inline void mt_seq_end(uint64_t *seq, uint64_t s)
 
 /* Owner-side relaxed add: the owner is the only writer, so load+store is
  * enough; atomic accesses keep readers' racing copies well-defined. */
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+/* One add to memory: half the instructions of a load and a store, still
+ * an untorn aligned store for readers.  Not under ThreadSanitizer, which
+ * must see the accesses. */
+#define MT_ADD(field, v)                                                     \
+	do {                                                                 \
+		_Static_assert(sizeof(field) == 8, "64-bit counters");      \
+		__asm__ volatile("addq %1, %0" : "+m"(field) : "er"((uint64_t)(v))); \
+	} while (0)
+#else
 #define MT_ADD(field, v) \
 	__atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (v), __ATOMIC_RELAXED)
+#endif
 #define MT_SET(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
 
 /* Reader side: a consistent copy of the live and nested counters. */

@@ -45,6 +45,7 @@
 
 struct mt_sampler_config mt_scfg;
 uint8_t mt_live_filter[MT_FILTER_SIZE];
+uint8_t mt_live_used;
 
 /* ---------------------------------------------------------------- tables */
 
@@ -449,6 +450,8 @@ static uint8_t *filter_cell(uint64_t p)
 
 static void filter_inc(uint64_t p)
 {
+	if (!__atomic_load_n(&mt_live_used, __ATOMIC_RELAXED))
+		__atomic_store_n(&mt_live_used, 1, __ATOMIC_RELAXED);
 	uint8_t *c = filter_cell(p);
 	uint8_t v = __atomic_load_n(c, __ATOMIC_RELAXED);
 	while (v != 255 &&

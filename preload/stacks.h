@@ -30,6 +30,9 @@
 
 MT_HIDDEN extern struct mt_sampler_config mt_scfg;
 MT_HIDDEN extern uint8_t mt_live_filter[MT_FILTER_SIZE];
+/* Set (for good) when the first sampled block enters the live table: until
+ * then a free needs no filter lookup, and with --no-stacks never does. */
+MT_HIDDEN extern uint8_t mt_live_used;
 
 /* Consecutive 16-byte granules map to consecutive cells, so a thread's
  * nearby blocks share cache lines; each 4 MiB window of the address space
@@ -45,7 +48,11 @@ static inline uint32_t mt_filter_index(uintptr_t p)
 
 static inline bool mt_live_maybe(const void *p)
 {
-	return __atomic_load_n(&mt_live_filter[mt_filter_index((uintptr_t)p)],
+	/* The free of a block happens after its malloc returned, whatever
+	 * synchronisation handed it over, so a block in the table is never
+	 * freed by a thread that still reads mt_live_used as 0. */
+	return mt_live_used &&
+	       __atomic_load_n(&mt_live_filter[mt_filter_index((uintptr_t)p)],
 			       __ATOMIC_RELAXED) != 0;
 }
 

@@ -116,6 +116,11 @@ static void test_histogram_buckets(void **state)
 	assert_int_equal(mt_hist_bucket(1024), 11);
 	assert_int_equal(mt_hist_bucket(1ull << 30), 31);
 	assert_int_equal(mt_hist_bucket(UINT64_MAX), 31);
+	assert_int_equal(mt_hist_bucket((1ull << 29) - 1), 29);
+	assert_int_equal(mt_hist_bucket(1ull << 29), 30);
+	assert_int_equal(mt_hist_bucket(1ull << 40), 31);
+	assert_int_equal(mt_hist_bucket(1ull << 63), 31);
+	assert_int_equal(mt_hist_bucket((1ull << 63) + 1), 31);
 	ev_alloc(s, 0, 24);
 	ev_alloc(s, 1024, 1032);
 	ev_alloc(s, 2047, 2056);
