@@ -387,8 +387,9 @@ static int replay(const char *path, int32_t tid, struct replayed *out)
 			case MT_EV_FAILED: nv = 2; break;
 			default: err = EPROTO; continue;
 			}
-			/* v[0] is the time delta, then the fields of the op */
-			for (unsigned k = 0; k < nv && !err; k++)
+			/* v[0] is the time delta (when there is one), then the
+			 * fields of the op */
+			for (unsigned k = (op & MT_EVF_TIME) ? 0 : 1; k < nv && !err; k++)
 				if (mt_get_varint(&p, end, &v[k]) != 0)
 					err = EPROTO;
 			uint64_t skip;

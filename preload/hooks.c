@@ -380,11 +380,12 @@ static __attribute__((noinline)) void free_slow(void *p)
 	real.free(p);
 }
 
-/* Counted already; a publication is due. */
-static __attribute__((noinline)) void free_publish(void *p)
+/* Counted already: a publication due, or the trace. */
+static __attribute__((noinline)) void free_after(void *p, size_t usable)
 {
 	struct mt_tls *t = &mt_tls;
-	publish(t, t->slot);
+	maybe_publish(t, t->slot);
+	TRACE(t, MT_EV_FREE, (uintptr_t)p, 0, 0, usable, 0, no_sample);
 	real.free(p);
 }
 
@@ -396,14 +397,15 @@ MT_EXPORT void free(void *p)
 	struct mt_slot *s = t->slot;
 	uint64_t sq;
 	if (mt_unlikely(t->guard || (uintptr_t)s <= MT_SLOT_SPECIAL || !glibc_chunks ||
-			mt_live_maybe(p) || __atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED) ||
-			((sq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED)) & 1))) {
+			mt_live_maybe(p) || ((sq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED)) & 1))) {
 		free_slow(p);
 		return;
 	}
-	collector_free_at(s, sq, chunk_usable(p));
-	if (mt_unlikely(registry_tick() != s->pub_tick)) {
-		free_publish(p);
+	size_t usable = chunk_usable(p);
+	collector_free_at(s, sq, usable);
+	if (mt_unlikely(registry_tick() != s->pub_tick ||
+			__atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED))) {
+		free_after(p, usable);
 		return;
 	}
 	real.free(p);

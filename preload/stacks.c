@@ -583,11 +583,10 @@ void stacks_on_publish(struct mt_slot *slot, struct mt_snapshot *snap)
 	(void)snap;
 	if (mt_scfg.enabled)
 		scan_modules(false);
-	uint64_t before = cpu_unit_hz;
 	calibrate();
 	/* Clock pairs let a trace reader turn ticks into time. */
-	if (mt_trace_on && (cpu_unit_hz != before || slot->index == 0))
-		trace_clock(cpu_unit_hz);
+	if (mt_trace_on && slot->index == 0)
+		trace_clock();
 }
 
 /* ---------------------------------------------------------------- attach mode */

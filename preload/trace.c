@@ -49,19 +49,24 @@ static void trace_fail(int err)
 		__atomic_store_n(&mt_hdr->trace_errno, err ? err : EIO, __ATOMIC_RELAXED);
 }
 
+/* Fixed parts are whole words, so the check runs over both pieces in place. */
+static uint32_t check2(const void *a, size_t alen, const void *b, size_t blen)
+{
+	struct mt_check c;
+	mt_check_init(&c);
+	mt_check_update(&c, a, alen);
+	if (blen)
+		mt_check_update(&c, b, blen);
+	return mt_check_final(&c);
+}
+
 static int write_block(uint32_t type, int32_t tid, const void *a, size_t alen, const void *b,
 		       size_t blen)
 {
 	if (!__atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED))
 		return -1;
 	struct mt_trace_block h = { .type = type, .size = (uint32_t)(alen + blen), .tid = tid };
-	uint32_t c = 2166136261u;
-	const unsigned char *pa = a, *pb = b;
-	for (size_t i = 0; i < alen; i++)
-		c = (c ^ pa[i]) * 16777619u;
-	for (size_t i = 0; i < blen; i++)
-		c = (c ^ pb[i]) * 16777619u;
-	h.check = c;
+	h.check = check2(a, alen, b, blen);
 	struct iovec iov[3] = { { &h, sizeof(h) }, { (void *)a, alen }, { (void *)b, blen } };
 	int saved = errno;
 	int fd = open(trace_path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
@@ -156,7 +161,7 @@ int trace_start(const char *dir, bool this_thread_only)
 	only_tid = this_thread_only ? (int)syscall(SYS_gettid) : 0;
 	__atomic_fetch_add(&mt_trace_gen, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&mt_trace_on, true, __ATOMIC_RELEASE);
-	trace_clock(0);
+	trace_clock();
 	write_known_modules();
 	write_known_stacks();
 	pthread_mutex_unlock(&start_lock);
@@ -170,13 +175,13 @@ void trace_init(void)
 		trace_start(dir, false);
 }
 
-void trace_clock(uint64_t ticks_hz)
+void trace_clock(void)
 {
 	struct mt_tb_clock c = {
-		.ticks = mt_ticks(),
+		.ticks = mt_trace_now(),
 		.realtime_ns = mt_clock_ns(CLOCK_REALTIME),
 		.monotonic_ns = mt_clock_ns(CLOCK_MONOTONIC),
-		.ticks_hz = ticks_hz,
+		.ticks_hz = MT_TRACE_HZ,
 	};
 	write_block(MT_TB_CLOCK, 0, &c, sizeof(c), NULL, 0);
 }
@@ -287,7 +292,7 @@ void trace_event_nested(struct mt_tbuf *tb, unsigned op, uint64_t a, uint64_t b,
 			__atomic_fetch_add(&mt_hdr->trace_lost, 1, __ATOMIC_RELAXED);
 		return;
 	}
-	trace_encode(&tb->nested, tb->nbuf, op, a, b, size, usable, extra, sm, mt_ticks());
+	trace_encode(&tb->nested, tb->nbuf, op, a, b, size, usable, extra, sm, mt_trace_now());
 	__atomic_store_n(&tb->busy, 1, __ATOMIC_RELAXED);
 }
 

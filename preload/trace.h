@@ -70,7 +70,8 @@ MT_HIDDEN struct mt_tbuf *trace_attach(struct mt_tbuf *old, int tid, uint32_t sl
 MT_HIDDEN void trace_thread_exit(struct mt_tbuf *tb, const char *name, uint64_t cpu_ns);
 MT_HIDDEN void trace_stack(uint32_t id, uint32_t depth, uint32_t flags, const uint64_t *frames);
 MT_HIDDEN void trace_module(uint64_t start, uint64_t end, uint64_t offset, const char *path);
-MT_HIDDEN void trace_clock(uint64_t ticks_hz);
+/* A pair of the trace's clock (mt_trace_now) and the system clocks. */
+MT_HIDDEN void trace_clock(void);
 /* Process end: as trace_stop. */
 MT_HIDDEN void trace_finish(void);
 MT_HIDDEN void trace_fork_child(struct mt_tbuf *own);
@@ -96,8 +97,13 @@ static inline void trace_encode(struct mt_tstream *st, unsigned char *buf, unsig
 	unsigned char *start = p;
 	if (sm.weight)
 		op |= MT_EVF_SAMPLED;
+	/* the coarse clock (clock.h) stands still for most events */
+	uint64_t dt = now - st->last_ticks;
+	if (dt)
+		op |= MT_EVF_TIME;
 	*p++ = (unsigned char)op;
-	p = mt_put_varint(p, now - st->last_ticks);
+	if (dt)
+		p = mt_put_varint(p, dt);
 	switch (op & MT_EV_OP_MASK) {
 	case MT_EV_ALLOC:
 		p = mt_put_varint(p, mt_zigzag((int64_t)(a - st->prev_ptr)));
@@ -153,7 +159,7 @@ static inline void trace_event(struct mt_tbuf *tb, unsigned op, uint64_t a, uint
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	if (__builtin_expect(tb->main.used > MT_TBUF_SIZE - MT_EVENT_MAX, 0))
 		trace_flush(tb);
-	trace_encode(&tb->main, tb->buf, op, a, b, size, usable, extra, sm, mt_ticks());
+	trace_encode(&tb->main, tb->buf, op, a, b, size, usable, extra, sm, mt_trace_now());
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	__atomic_store_n(&tb->busy, 0, __ATOMIC_RELAXED);
 }

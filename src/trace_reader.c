@@ -340,10 +340,10 @@ int trace_header_check(const unsigned char *data, size_t len, struct mt_trace_he
 		return fail(err, errlen, "truncated header at offset 0 (%zu of %zu bytes)", len,
 			    sizeof(h));
 	memcpy(&h, data, sizeof(h));
-	if (h.version != MT_TRACE_VERSION)
+	if (h.version < MT_TRACE_VERSION_MIN || h.version > MT_TRACE_VERSION)
 		return fail(err, errlen,
-			    "trace format version %u at offset 8; this memtop reads version %u",
-			    h.version, MT_TRACE_VERSION);
+			    "trace format version %u at offset 8; this memtop reads versions %u to %u",
+			    h.version, MT_TRACE_VERSION_MIN, MT_TRACE_VERSION);
 	if (h.header_size < sizeof(h) || h.header_size > MAX_HEADER_SIZE)
 		return fail(err, errlen, "bad header size %u at offset 12", h.header_size);
 	h.exe[sizeof(h.exe) - 1] = '\0';
@@ -964,7 +964,7 @@ static void handle_block(trace_reader *self, struct tfile *tf, const struct mt_t
 	}
 }
 
-/* Checksums of several payloads at once: FNV-1a is one multiply after
+/* Version 1's checksums, of several payloads at once: FNV-1a is one multiply after
  * another, each waiting for the last, so k blocks side by side keep the
  * multiplier busy k times as often. */
 #define CHECK_BATCH 8
@@ -1070,7 +1070,11 @@ static void scan_file(trace_reader *self, struct tfile *tf, const struct trace_v
 			payload[i] = base + (at[i] - off) + sizeof(hb);
 			len[i] = b[i].size;
 		}
-		check_many(payload, len, sum, k);
+		if (f->hdr.version == 1)
+			check_many(payload, len, sum, k);
+		else
+			for (size_t i = 0; i < k; i++)
+				sum[i] = mt_trace_check(payload[i], len[i]);
 		for (size_t i = 0; i < k; i++) {
 			if (sum[i] != b[i].check) {
 				warn(self, "%s: damaged block at offset %llu (%s, %u bytes: checksum "
@@ -1130,6 +1134,7 @@ struct cursor {
 	uint64_t ticks, prev;
 	struct trace_event ev;        /* the next event, when have */
 	bool have;
+	bool timed_always;            /* version 1: every event has its dt */
 };
 
 struct merge {
@@ -1198,8 +1203,9 @@ static int decode(struct cursor *c)
 		return -1;
 	unsigned char opb = *(*p)++;
 	e->op = opb & MT_EV_OP_MASK;
-	e->flags = opb & (unsigned char)~MT_EV_OP_MASK;
-	if (varint(p, end, &dt))
+	e->flags = opb & (unsigned char)~(MT_EV_OP_MASK | MT_EVF_TIME);
+	dt = 0;
+	if ((c->timed_always || (opb & MT_EVF_TIME)) && varint(p, end, &dt))
 		return -1;
 	c->ticks += dt;
 	e->ticks = c->ticks;
@@ -1477,8 +1483,10 @@ void trace_reader_events(trace_reader *self, size_t i, const struct trace_visito
 	if (!oom && ncs) {
 		cs = calloc(ncs, sizeof(*cs));
 		oom = !cs;
-		for (size_t s = 0; !oom && s < ncs; s++)
+		for (size_t s = 0; !oom && s < ncs; s++) {
+			cs[s].timed_always = f->hdr.version == 1;
 			oom = !(cs[s].blocks = malloc(counts[s] * sizeof(size_t)));
+		}
 		for (size_t k = 0; !oom && k < f->nev; k++)
 			cs[order[k]].blocks[cs[order[k]].n++] = k;
 	}

@@ -340,7 +340,8 @@ static void read_trace(const char *path, int32_t tid, struct trace_counts *tc)
 			case MT_EV_FAILED: tc->failed++; fields = 1; break;
 			default: fail_msg("event op %u", op); return;
 			}
-			fields += 1 + ((op & MT_EVF_SAMPLED) ? 2 : 0);  /* time delta, sample */
+			/* the time delta (if the clock moved), the sample */
+			fields += ((op & MT_EVF_TIME) ? 1 : 0) + ((op & MT_EVF_SAMPLED) ? 2 : 0);
 			for (unsigned k = 0; k < fields; k++)
 				assert_int_equal(mt_get_varint(&p, end, &v), 0);
 		}

@@ -495,10 +495,16 @@ static void test_header_check(void **state)
 	assert_non_null(strstr(err, "not a memtop trace"));
 	assert_non_null(strstr(err, "offset 0"));
 	t.b[0] = 'M';
-	uint32_t v = 2;
+	uint32_t v = MT_TRACE_VERSION + 1;
 	memcpy(t.b + 8, &v, 4);
 	assert_int_equal(trace_header_check(t.b, t.n, &h, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "version 2 at offset 8"));
+	char want[64];
+	snprintf(want, sizeof(want), "version %u at offset 8", MT_TRACE_VERSION + 1);
+	assert_non_null(strstr(err, want));
+	v = 0;
+	memcpy(t.b + 8, &v, 4);
+	assert_int_equal(trace_header_check(t.b, t.n, &h, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "version 0 at offset 8"));
 	v = MT_TRACE_VERSION;
 	memcpy(t.b + 8, &v, 4);
 	uint32_t hs = 12;
@@ -675,6 +681,97 @@ static void test_checksum_and_huge_block(void **state)
 	w = trace_reader_warnings(r, &nw, NULL);
 	assert_int_equal(nw, 1);
 	assert_non_null(strstr(w[0], "damaged block header"));
+	trace_reader_free(r);
+	free(t.b);
+}
+
+/* Version 2's check: piecewise over whole words equals the whole; every
+ * single-bit flip is caught; two flips of the same top bit in one lane
+ * (which cancel without the rotation) are caught too. */
+static void test_check_v2(void **state)
+{
+	(void)state;
+	unsigned char d[203];
+	for (size_t i = 0; i < sizeof(d); i++)
+		d[i] = (unsigned char)(i * 131 + 7);
+	for (size_t n = 0; n <= sizeof(d); n++) {
+		uint32_t whole = mt_trace_check(d, n);
+		for (size_t cut = 0; cut <= n; cut += 8) {
+			struct mt_check c;
+			mt_check_init(&c);
+			mt_check_update(&c, d, cut);
+			mt_check_update(&c, d + cut, n - cut);
+			assert_int_equal(mt_check_final(&c), whole);
+		}
+	}
+	uint32_t ref = mt_trace_check(d, sizeof(d));
+	for (size_t bit = 0; bit < 8 * sizeof(d); bit++) {
+		d[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+		assert_int_not_equal(mt_trace_check(d, sizeof(d)), ref);
+		d[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+	}
+	d[7] ^= 0x80;    /* bit 63 of word 0, lane 0 */
+	d[39] ^= 0x80;   /* bit 63 of word 4, lane 0 again */
+	assert_int_not_equal(mt_trace_check(d, sizeof(d)), ref);
+	d[7] ^= 0x80;
+	d[39] ^= 0x80;
+	/* the length counts: trailing zero bytes are not the same data */
+	unsigned char z[16] = { 1 };
+	assert_int_not_equal(mt_trace_check(z, 9), mt_trace_check(z, 10));
+}
+
+/* Files of version 1, whose blocks carry FNV-1a checks, are still read. */
+static void test_version1_file(void **state)
+{
+	(void)state;
+	struct tb t = { 0 };
+	header(&t, 4, 0, 1);
+	struct mt_tb_clock c = { .ticks = 1, .realtime_ns = 2, .monotonic_ns = 3 };
+	struct mt_trace_block h = { MT_TB_CLOCK, sizeof(c), 0, mt_trace_check_v1(&c, sizeof(c)) };
+	put(&t, &h, sizeof(h));
+	put(&t, &c, sizeof(c));
+	/* version 1 events: a time delta after every op byte, no MT_EVF_TIME */
+	unsigned char ev[sizeof(struct mt_tb_events) + 32];
+	struct mt_tb_events eh = { .base_ticks = 100, .count = 2 };
+	memcpy(ev, &eh, sizeof(eh));
+	unsigned char *q = ev + sizeof(eh);
+	*q++ = MT_EV_ALLOC;
+	q = mt_put_varint(q, 0);                       /* dt */
+	q = mt_put_varint(q, mt_zigzag(0x1000));       /* ptr */
+	q = mt_put_varint(q, 100);                     /* size */
+	q = mt_put_varint(q, 4);                       /* usable - size */
+	*q++ = MT_EV_FREE;
+	q = mt_put_varint(q, 7);                       /* dt */
+	q = mt_put_varint(q, mt_zigzag(0));            /* ptr, same */
+	q = mt_put_varint(q, 104);                     /* usable */
+	size_t evlen = (size_t)(q - ev);
+	struct mt_trace_block hb = { MT_TB_EVENTS, (uint32_t)evlen, 9, mt_trace_check_v1(ev, evlen) };
+	put(&t, &hb, sizeof(hb));
+	put(&t, ev, evlen);
+	struct seen s;
+	char err[256];
+	trace_reader *r = read_buf("trace.4.mtt", t.b, t.n, &s, err, sizeof(err));
+	const struct trace_file *f = trace_reader_file(r, 0);
+	assert_int_equal(f->blocks, 2);
+	size_t nw;
+	trace_reader_warnings(r, &nw, NULL);
+	assert_int_equal(nw, 0);
+	assert_int_equal(s.nev, 2);
+	assert_int_equal(s.ev[0].op, MT_EV_ALLOC);
+	assert_int_equal(s.ev[0].ptr, 0x1000);
+	assert_int_equal(s.ev[0].size, 100);
+	assert_int_equal(s.ev[0].usable, 104);
+	assert_int_equal(s.ev[1].op, MT_EV_FREE);
+	assert_int_equal(s.ev[1].ptr, 0x1000);
+	assert_int_equal(s.ev[1].usable, 104);
+	assert_int_equal(s.ev[1].ticks, 107);
+	trace_reader_free(r);
+	/* the same block under version 2 fails its check */
+	uint32_t v = 2;
+	memcpy(t.b + 8, &v, 4);
+	r = read_buf("trace.4.mtt", t.b, t.n, &s, err, sizeof(err));
+	trace_reader_warnings(r, &nw, NULL);
+	assert_int_equal(nw, 1);
 	trace_reader_free(r);
 	free(t.b);
 }
@@ -921,6 +1018,8 @@ int main(void)
 		cmocka_unit_test(test_flipped_bytes),
 		cmocka_unit_test(test_malformed_events),
 		cmocka_unit_test(test_checksum_and_huge_block),
+		cmocka_unit_test(test_check_v2),
+		cmocka_unit_test(test_version1_file),
 		cmocka_unit_test(test_u64map),
 		cmocka_unit_test_setup_teardown(test_directories, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_report_counts, setup_dir, teardown_dir),
