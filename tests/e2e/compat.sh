@@ -5,7 +5,8 @@
 # output, the same standard error, the same exit status.  memtop's summary
 # of each must be sane: allocations counted, no more frees than
 # allocations, every thread seen, the right exit status, no shared-memory
-# segment left behind.  (The ncurses viewer is not covered here yet.)
+# segment left behind.  The same programs under the ncurses viewer:
+# compat-viewer.sh.
 . "$(dirname "$0")/lib.sh"
 
 # same NAME FILE1 FILE2: the two files are byte for byte equal
