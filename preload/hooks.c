@@ -710,8 +710,14 @@ __attribute__((destructor)) static void collector_stop(void)
 	}
 	if (mt_trace_on) {
 		mt_tls.guard++;
-		if (mt_tls.tb)
-			__atomic_store_n(&mt_tls.tb->busy, 1, __ATOMIC_RELAXED);
+		/* This thread ends with the process: its exit record carries the
+		 * name it ends with (the main thread is often renamed) and its
+		 * CPU time, as thread_exit's do for the others. */
+		if (mt_tls.tb && (uintptr_t)s > MT_SLOT_SPECIAL) {
+			trace_thread_exit(mt_tls.tb, s->name, s->cpu_ns);
+			mt_tls.tb = NULL;
+			mt_tls.tb_gen = 0;
+		}
 		trace_finish();
 		mt_tls.guard--;
 	}

@@ -89,10 +89,18 @@ static int write_block(uint32_t type, int32_t tid, const void *a, size_t alen, c
 	return 0;
 }
 
-static int create_file(void)
+/* numbered: if trace.PID.mtt exists (this pid's image before an exec, or
+ * an earlier process with the same pid), take the first free
+ * trace.PID.K.mtt; otherwise that is an error (EEXIST). */
+static int create_file(bool numbered)
 {
 	snprintf(trace_path, sizeof(trace_path), "%s/" MT_TRACE_FILE_FMT, trace_dir, (int)getpid());
 	int fd = open(trace_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	for (unsigned k = 2; fd < 0 && errno == EEXIST && numbered && k <= MT_TRACE_MAX_IMAGE; k++) {
+		snprintf(trace_path, sizeof(trace_path), "%s/" MT_TRACE_FILE_FMT_N, trace_dir,
+			 (int)getpid(), k);
+		fd = open(trace_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	}
 	if (fd < 0)
 		return -1;
 	struct mt_trace_header h;
@@ -138,7 +146,7 @@ static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static int only_tid;                   /* tracing one thread only, else 0 */
 uint32_t mt_trace_gen;
 
-int trace_start(const char *dir, bool this_thread_only)
+static int start(const char *dir, bool this_thread_only, bool numbered)
 {
 	if (!mt_hdr)
 		return ENODEV;
@@ -150,7 +158,7 @@ int trace_start(const char *dir, bool this_thread_only)
 		return EBUSY;
 	}
 	snprintf(trace_dir, sizeof(trace_dir), "%s", dir);
-	if (create_file() != 0) {
+	if (create_file(numbered) != 0) {
 		int err = errno ? errno : EIO;
 		__atomic_store_n(&mt_hdr->trace_errno, err, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&start_lock);
@@ -168,11 +176,17 @@ int trace_start(const char *dir, bool this_thread_only)
 	return 0;
 }
 
+int trace_start(const char *dir, bool this_thread_only)
+{
+	return start(dir, this_thread_only, false);
+}
+
 void trace_init(void)
 {
+	/* memtop --trace: every process of the session, every image of it */
 	const char *dir = getenv(MT_ENV_TRACE);
 	if (dir && *dir)
-		trace_start(dir, false);
+		start(dir, false, true);
 }
 
 void trace_clock(void)

@@ -43,6 +43,10 @@
 #define MT_TRACE_VERSION      2u
 #define MT_TRACE_VERSION_MIN  1u   /* the oldest a reader still reads */
 #define MT_TRACE_FILE_FMT     "trace.%d.mtt"
+/* The second and later images of a pid (after exec(2), or a pid used again
+ * by a later process): trace.PID.K.mtt, K from 2 up to MT_TRACE_MAX_IMAGE. */
+#define MT_TRACE_FILE_FMT_N   "trace.%d.%u.mtt"
+#define MT_TRACE_MAX_IMAGE    4095u
 #define MT_TRACE_SESSION_FILE "session.mtt"
 #define MT_ENV_TRACE          "MEMTOP_TRACE"   /* trace directory */
 #define MT_TRACE_EXE_LEN      256u

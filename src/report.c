@@ -658,13 +658,33 @@ static const struct trace_file *session_file(const struct report *self)
 	return NULL;
 }
 
-/* The file of the command memtop started, else of the process no other
- * traced process started, the earliest first; SIZE_MAX if none. */
+/* f's process went on as another program: a later image of the same pid
+ * (trace.PID.K.mtt) with the same parent. */
+static bool replaced_by_exec(const struct report *self, const struct trace_file *f)
+{
+	for (size_t i = 0; i < trace_reader_file_count(self->r); i++) {
+		const struct trace_file *g = trace_reader_file(self->r, i);
+		if (g != f && g->usable && !g->is_session && g->hdr.pid == f->hdr.pid &&
+		    g->hdr.ppid == f->hdr.ppid && g->hdr.start_ns > f->hdr.start_ns)
+			return true;
+	}
+	return false;
+}
+
+/* The file of the command memtop started (of the program it ended as, if
+ * it exec'd), else of the process no other traced process started, the
+ * earliest first; SIZE_MAX if none. */
 static size_t choose_main(const struct report *self)
 {
 	const struct trace_file *sf = session_file(self);
 	int want = sf && sf->has_session ? sf->session.pid : 0;
 	size_t n = trace_reader_file_count(self->r), best = SIZE_MAX;
+	for (size_t i = 0; i < n; i++) {
+		const struct trace_file *f = trace_reader_file(self->r, i);
+		if (want && f->usable && !f->is_session && f->hdr.pid == want &&
+		    !replaced_by_exec(self, f))
+			return i;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct trace_file *f = trace_reader_file(self->r, i);
 		if (!f->usable || f->is_session)
@@ -1673,8 +1693,12 @@ static void text_trace(FILE *f, const struct report *self)
 			tf->hdr.pid, self->have_main && i == self->main ? " [reported above]" : "",
 			tf->hdr.ppid, exe, format_count(a, sizeof(a), (double)tf->events),
 			format_count(b, sizeof(b), (double)allocs),
-			tf->has_end ? "complete" : "no end record (killed, or still running): "
-						   "events its threads had not written out are missing");
+			tf->has_end ? "complete"
+			: replaced_by_exec(self, tf)
+				? "exec'd the next image of this pid: events its threads had "
+				  "not written out by then are missing"
+				: "no end record (killed, or still running): "
+				  "events its threads had not written out are missing");
 		if (tf->has_end && tf->end.lost)
 			fprintf(f, ", %llu events not recorded", (unsigned long long)tf->end.lost);
 		if (p->unmatched_frees)
@@ -1868,12 +1892,20 @@ int report_main(const struct options *opts)
 	if (!r->have_main)
 		fprintf(stderr, "memtop: %s holds no process trace (the command never loaded the "
 			"collector?): no heap figures\n", opts->report_dir);
-	for (size_t i = 0; i < r->nprocs; i++)
-		if (!r->procs[i].f->has_end)
+	for (size_t i = 0; i < r->nprocs; i++) {
+		const struct trace_file *tf = r->procs[i].f;
+		if (tf->has_end)
+			continue;
+		if (replaced_by_exec(r, tf))
+			fprintf(stderr, "memtop: pid %d exec'd another program, which has a trace "
+				"file of its own: %llu events read from the one before; those its "
+				"threads had not written out by then are missing\n", tf->hdr.pid,
+				(unsigned long long)tf->events);
+		else
 			fprintf(stderr, "memtop: pid %d did not finish its trace (killed, or still "
 				"running): %llu events read; those its threads had not written out "
-				"yet are missing\n", r->procs[i].f->hdr.pid,
-				(unsigned long long)r->procs[i].f->events);
+				"yet are missing\n", tf->hdr.pid, (unsigned long long)tf->events);
+	}
 	int status = 0;
 	FILE *out = open_out(opts->output_path, err, sizeof(err));
 	if (!out) {

@@ -424,16 +424,30 @@ int trace_reader_add_buffer(trace_reader *self, const char *name, const void *da
 	return 0;
 }
 
-/* trace.PID.mtt, PID all digits. */
-static bool trace_file_name(const char *n, long *pid)
+/* trace.PID.mtt or trace.PID.K.mtt (a later image of the pid: K from 2),
+ * all digits.  key: files sort by pid, then image. */
+static bool trace_file_name(const char *n, long *key)
 {
 	if (strncmp(n, "trace.", 6) != 0)
 		return false;
 	const char *d = n + 6;
 	size_t k = strspn(d, "0123456789");
-	if (k == 0 || k > 10 || strcmp(d + k, ".mtt") != 0)
+	if (k == 0 || k > 10)
 		return false;
-	*pid = strtol(d, NULL, 10);
+	long pid = strtol(d, NULL, 10), image = 1;
+	if (d[k] == '.' && d[k + 1] != 'm') {
+		const char *i = d + k + 1;
+		size_t m = strspn(i, "0123456789");
+		if (m == 0 || m > 4 || i[0] == '0')
+			return false;
+		image = strtol(i, NULL, 10);
+		if (image < 2 || image > (long)MT_TRACE_MAX_IMAGE)
+			return false;
+		k += 1 + m;
+	}
+	if (strcmp(d + k, ".mtt") != 0)
+		return false;
+	*key = pid * ((long)MT_TRACE_MAX_IMAGE + 1) + image;
 	return true;
 }
 
@@ -465,7 +479,7 @@ static int open_one(trace_reader *self, const char *path, char *err, size_t errl
 
 struct name_entry {
 	char *name;
-	long key;                     /* session first, then by pid */
+	long key;                     /* session first, then by pid and image */
 };
 
 static int by_key(const void *a, const void *b)
@@ -494,9 +508,9 @@ int trace_reader_open(trace_reader *self, const char *path, char *err, size_t er
 	int r = 0;
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
-		long pid = 0;
+		long key = 0;
 		bool session = strcmp(e->d_name, MT_TRACE_SESSION_FILE) == 0;
-		if (!session && !trace_file_name(e->d_name, &pid))
+		if (!session && !trace_file_name(e->d_name, &key))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
@@ -508,7 +522,7 @@ int trace_reader_open(trace_reader *self, const char *path, char *err, size_t er
 			names = x;
 		}
 		names[n].name = strdup(e->d_name);
-		names[n].key = session ? -1 : pid;
+		names[n].key = session ? -1 : key;
 		if (!names[n].name) {
 			r = fail(err, errlen, "out of memory");
 			break;

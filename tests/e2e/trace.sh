@@ -5,7 +5,8 @@
 # parse and agree; a target killed with SIGKILL, a torn last block and a
 # full disk leave a readable trace; trace directories that must be refused
 # are (an existing trace, a symbolic link, a file); damaged traces get an
-# error naming the file and offset.
+# error naming the file and offset; a command that execs keeps a file for
+# each image.
 . "$(dirname "$0")/lib.sh"
 
 D="$WORK/t1"
@@ -243,6 +244,27 @@ else
 	echo "skip: full disk needs root and unshare -m"
 fi
 
+# ---------------------------------------------------------------- exec
+# A command that execs another program: the program's image has a file of
+# its own (trace.PID.2.mtt), and the report describes the program the
+# command ended as; its "tally" thread's figures are the printed tally.
+"$MEMTOP" --batch --json -o "$WORK/ex.json" --trace "$WORK/tex" -- \
+	sh -c 'exec "$1"' sh "$PROGS/tally" > "$WORK/ex.out" 2> /dev/null
+check "exec: exit status" "$?" 0
+expid=$(q "$WORK/ex.json" "s['pid']")
+check "exec: one file for each image of the pid" "$(ls "$WORK/tex" | sort | tr '\n' ' ')" \
+	"session.mtt trace.$expid.2.mtt trace.$expid.mtt "
+"$MEMTOP" report --json "$WORK/tex" > "$WORK/exr.json" 2> "$WORK/exr.err"
+check "exec: report exit status" "$?" 0
+check "exec: the report says the first image exec'd" \
+	"$(grep -c "^memtop: pid $expid exec'd another program" "$WORK/exr.err")" 1
+set -- $(sed -n 's/^TALLY allocs=\([0-9]*\) frees=\([0-9]*\) reallocs=\([0-9]*\) bytes=\([0-9]*\)$/\1 \2 \3 \4/p' "$WORK/ex.out")
+check "exec: the report's tally thread = the printed tally" \
+	"$(q "$WORK/exr.json" "' '.join(str(t[k]) for t in s['threads'] if t['name'] == 'tally' for k in ('allocs', 'frees', 'reallocs', 'bytes_allocated'))")" \
+	"$1 $2 $3 $4"
+"$MEMTOP" report "$WORK/tex" > "$WORK/exr.txt" 2> /dev/null
+check "exec: the text report lists the image before" \
+	"$(grep -c "^  pid $expid (parent [0-9]*) .*exec'd the next image of this pid" "$WORK/exr.txt")" 1
 
 # ---------------------------------------------------------------- pprof totals
 # Every stack captured (rates 1): the profile's allocation totals are the

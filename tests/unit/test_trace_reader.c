@@ -877,6 +877,29 @@ static void test_directories(void **state)
 	assert_int_equal(trace_reader_open(r, one, err, sizeof(err)), 0);
 	assert_int_equal(trace_reader_file_count(r), 1);
 	trace_reader_free(r);
+	/* later images of a pid (trace.PID.K.mtt, K from 2) are read, after
+	 * the first; other names are not trace files */
+	unlink(fifo);
+	v = MT_TRACE_VERSION;
+	memcpy(t.b + 8, &v, 4);
+	write_file("trace.42.3.mtt", t.b, t.n);
+	write_file("trace.42.2.mtt", t.b, t.n);
+	write_file("trace.42.1.mtt", t.b, t.n);
+	write_file("trace.42.02.mtt", t.b, t.n);
+	write_file("trace.42.4096.mtt", t.b, t.n);
+	write_file("trace.42..mtt", t.b, t.n);
+	write_file("trace.42.2.mtt.tmp", t.b, t.n);
+	char dir11[256];
+	snprintf(dir11, sizeof(dir11), "%s/trace.11.mtt", tmpdir);
+	unlink(dir11);
+	r = trace_reader_new();
+	if (trace_reader_open(r, tmpdir, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(trace_reader_file_count(r), 4);   /* 10 (empty), 42, 42.2, 42.3 */
+	assert_non_null(strstr(trace_reader_file(r, 1)->path, "/trace.42.mtt"));
+	assert_non_null(strstr(trace_reader_file(r, 2)->path, "/trace.42.2.mtt"));
+	assert_non_null(strstr(trace_reader_file(r, 3)->path, "/trace.42.3.mtt"));
+	trace_reader_free(r);
 	/* a path that is not there */
 	r = trace_reader_new();
 	assert_int_equal(trace_reader_open(r, "/nonexistent/trace", err, sizeof(err)), -1);
