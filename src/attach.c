@@ -707,7 +707,7 @@ static FILE *open_output(const char *path)
 		return stdout;
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
-		fprintf(stderr, "memtop: cannot write %s: %s\n", path, strerror(errno));
+		run_warn("cannot write %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	return fdopen(fd, "w");
@@ -886,7 +886,7 @@ int attach_main(const struct options *opts)
 	char collector[4096], err[768];
 	/* known before attaching, not after an hour of watching */
 	if (opts->export_path && html_export_check(opts->export_path, err, sizeof(err)) != 0) {
-		fprintf(stderr, "memtop: %s\n", err);
+		run_warn("%s", err);
 		return 1;
 	}
 	if (!opts->batch) {
@@ -899,7 +899,7 @@ int attach_main(const struct options *opts)
 		}
 	}
 	if (launcher_find_collector(collector, sizeof(collector), err, sizeof(err)) != 0) {
-		fprintf(stderr, "memtop: %s\n", err);
+		run_warn("%s", err);
 		return 1;
 	}
 	shm_cleanup_stale("/dev/shm", "/proc", 0);
@@ -918,12 +918,12 @@ int attach_main(const struct options *opts)
 	char trace_abs[4096] = "";
 	if (opts->trace_dir) {
 		if (tracedir_begin(opts, err, sizeof(err)) != 0) {
-			fprintf(stderr, "memtop: %s\n", err);
+			run_warn("%s", err);
 			return 1;
 		}
 		/* the target resolves the path from its own working directory */
 		if (!realpath(opts->trace_dir, trace_abs)) {
-			fprintf(stderr, "memtop: %s: %s\n", opts->trace_dir, strerror(errno));
+			run_warn("%s: %s", opts->trace_dir, strerror(errno));
 			tracedir_close();
 			return 1;
 		}
@@ -1033,9 +1033,9 @@ int attach_main(const struct options *opts)
 	}
 	if (opts->export_path) {
 		if (html_export(&s, opts->export_path, err, sizeof(err)) == 0) {
-			fprintf(stderr, "memtop: report written to %s\n", opts->export_path);
+			run_warn("report written to %s", opts->export_path);
 		} else {
-			fprintf(stderr, "memtop: %s\n", err);
+			run_warn("%s", err);
 			exit_code = 1;
 		}
 	}
@@ -1052,7 +1052,7 @@ int attach_main(const struct options *opts)
 	if (pidfd >= 0)
 		close(pidfd);
 	if (out && out != stdout && fclose(out) != 0 && !b.failed) {
-		fprintf(stderr, "memtop: writing %s failed: %s\n", opts->output_path, strerror(errno));
+		run_warn("writing %s failed: %s", opts->output_path, strerror(errno));
 		b.failed = true;
 	}
 	if (opts->batch && b.failed)

@@ -524,8 +524,11 @@ static void check_written(struct batch *self)
 		return;
 	self->failed = true;
 	self->error = errno ? errno : EIO;
-	fprintf(stderr, "memtop: writing %s failed: %s; the command runs on\n",
-		self->path ? self->path : "the report", strerror(self->error));
+	const char *path = self->path ? self->path : "the report";
+	char safe[1024];
+	format_sanitize(safe, sizeof(safe), path, strlen(path));
+	fprintf(stderr, "memtop: writing %s failed: %s; the command runs on\n", safe,
+		strerror(self->error));
 }
 
 void batch_sample(struct batch *self, const struct session *s)

@@ -539,9 +539,13 @@ int options_check_outputs(const struct options *self, char *err, size_t errlen)
 		if (self->force || !paths[i] || strcmp(paths[i], "-") == 0)
 			continue;
 		/* Devices (/dev/null, a terminal) and pipes are written, not replaced. */
-		if (lstat(paths[i], &st) == 0 && S_ISREG(st.st_mode))
+		if (lstat(paths[i], &st) == 0 && S_ISREG(st.st_mode)) {
+			/* the name as typed, but never its control characters */
+			char safe[1024];
+			format_sanitize(safe, sizeof(safe), paths[i], strlen(paths[i]));
 			return fail(err, errlen, "%s %s: the file exists; use --force to replace it",
-				    names[i], paths[i]);
+				    names[i], safe);
+		}
 	}
 	return 0;
 }

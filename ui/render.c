@@ -134,9 +134,11 @@ static void draw_status(struct frame *f)
 		return;
 	}
 	if (s->ended) {
+		/* How it ended first: a long command line must not push that
+		 * off the row; the command comes after, cut if need be. */
 		char line[700];
-		snprintf(line, sizeof(line), "%s %s; final figures shown. q quits.",
-			 s->command, s->end_description);
+		snprintf(line, sizeof(line), "%s; final figures shown. q quits.  %s",
+			 s->end_description, s->command);
 		canvas_put(f->c, y, 1, f->w - 1, STYLE_MESSAGE, line);
 		return;
 	}

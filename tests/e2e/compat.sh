@@ -52,9 +52,9 @@ both() {
 }
 
 # ---------------------------------------------------------------- interpreters
-# The Debian interpreter itself: a wrapper script in front of it (pyenv's
-# shim is one) execs it, which memtop does not follow yet (see the exec
-# case at the end).
+# The Debian interpreter itself, not a wrapper script in front of it
+# (pyenv's shim is one): a wrapper execs the interpreter, which memtop
+# follows; the exec case at the end checks that.
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3)
 cat > "$WORK/threads.py" <<'EOF'

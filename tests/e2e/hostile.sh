@@ -2,8 +2,10 @@
 # hostile.sh - input memtop does not control: thread names chosen by the
 # program (markup, quotes, control characters, bytes that are not UTF-8),
 # output paths that are symbolic links or existing files, and every option
-# given nonsense.  (The viewer and the HTML export are not covered here
-# yet: neither exists in this version.)
+# given nonsense, and command arguments and paths with a newline or an
+# escape sequence, which memtop's messages (--batch and, in tmux, the
+# viewer's report on exit) must quote on one line, made safe.  (The
+# viewer's screen is checked in viewer.sh, the HTML export in html.sh.)
 . "$(dirname "$0")/lib.sh"
 
 # ---------------------------------------------------------------- thread names
@@ -174,4 +176,65 @@ check "value with a newline: message on one line" "$(wc -l < "$WORK/err")" 1
 check "value with an escape sequence: exit 2" "$?" 2
 check "value with an escape sequence: not echoed raw" \
 	"$(python3 -c 'import sys; print(b"\x1b" in open(sys.argv[1], "rb").read())' "$WORK/err")" False
+
+# ---------------------------------------------------------------- echoed arguments
+# Whatever memtop quotes on stderr (the command line, a path) comes out on
+# one line, its control characters as '?', never a raw ESC.
+has_esc() { python3 -c 'import sys; print(b"\x1b" in open(sys.argv[1], "rb").read())' "$1"; }
+NL_ARG=$(printf 'a\nb')
+ESC_ARG=$(printf '\033[31mred')
+# --batch: a command that is not found is named in the message
+"$MEMTOP" --batch -- "$(printf 'no\nsuch\033[31m')" "$ESC_ARG" > /dev/null 2> "$WORK/err"
+check "batch, command not found: exit 127" "$?" 127
+check "batch, command not found: one line" "$(wc -l < "$WORK/err")" 1
+check "batch, command not found: no raw ESC" "$(has_esc "$WORK/err")" False
+grep -q '^memtop: no?such?\[31m: command not found$' "$WORK/err" \
+	&& pass "batch, command not found: named with '?' for the controls" \
+	|| fail "batch, command not found: stderr '$(cat -v "$WORK/err")'"
+# --batch: the summary names the command on one line
+"$MEMTOP" --batch -- sh -c 'exit 4' sh "$NL_ARG" "$ESC_ARG" > "$WORK/out" 2> "$WORK/err"
+check "batch, hostile arguments: exit 4" "$?" 4
+check "batch, hostile arguments: summary names the command on one line" \
+	"$(grep -c '^memtop summary - pid [0-9]* sh -c exit 4 sh a?b ?\[31mred - ' "$WORK/out")" 1
+check "batch, hostile arguments: no raw ESC on stdout" "$(has_esc "$WORK/out")" False
+check "batch, hostile arguments: no raw ESC on stderr" "$(has_esc "$WORK/err")" False
+# an existing -o file whose name has a newline and an escape sequence
+BAD_PATH="$WORK/$(printf 'out\n\033[31m.txt')"
+: > "$BAD_PATH"
+"$MEMTOP" --batch -o "$BAD_PATH" -- true 2> "$WORK/err"
+check "existing -o file, hostile name: exit 1" "$?" 1
+check "existing -o file, hostile name: one line" "$(wc -l < "$WORK/err")" 1
+check "existing -o file, hostile name: no raw ESC" "$(has_esc "$WORK/err")" False
+
+# The viewer (in tmux) reports on stderr, once it has closed, how the
+# command ended and where its output is: the command line quoted the same.
+if command -v tmux > /dev/null 2>&1; then
+	tm() { tmux -S "$WORK/tmux.sock" "$@"; }
+	trap 'tm kill-server 2> /dev/null; rm -rf "$WORK"' EXIT
+	cat > "$WORK/viewer.sh" <<'SCRIPT'
+cd "$WORK"
+"$MEMTOP" -- sh -c 'exit 4' sh "$(printf 'a\nb')" "$(printf '\033[31mred')" 2> "$WORK/viewer.err"
+echo $? > "$WORK/viewer.rc.tmp"
+mv "$WORK/viewer.rc.tmp" "$WORK/viewer.rc"
+exec sleep 600
+SCRIPT
+	tm new-session -d -s hv -x 100 -y 30 env MEMTOP="$MEMTOP" WORK="$WORK" TMPDIR="$WORK" \
+		LANG=C.UTF-8 sh "$WORK/viewer.sh"
+	n=0
+	until tm capture-pane -p -t hv | grep -q "q quits" || [ "$n" -ge 100 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	tm send-keys -t hv q
+	n=0
+	while [ ! -f "$WORK/viewer.rc" ] && [ "$n" -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+	check "viewer, hostile arguments: exit 4" "$(cat "$WORK/viewer.rc" 2> /dev/null)" 4
+	check "viewer, hostile arguments: no raw ESC on stderr" "$(has_esc "$WORK/viewer.err")" False
+	check "viewer, hostile arguments: the end reported on one line" \
+		"$(grep -c '^memtop: sh -c exit 4 sh a?b ?\[31mred exited with status 4$' "$WORK/viewer.err")" 1
+	check "viewer, hostile arguments: every stderr line a memtop message" \
+		"$(grep -vc '^memtop: ' "$WORK/viewer.err")" 0
+else
+	echo "SKIP: tmux is not installed: the viewer's messages are not checked"
+fi
 finish

@@ -31,6 +31,24 @@ wait_for() {
 	return 1
 }
 
+# poll SECONDS COMMAND...: until COMMAND succeeds (a screen is checked
+# once it shows the state, not after a fixed sleep that a loaded machine
+# outlasts); false after SECONDS
+poll() {
+	p_n=0
+	p_limit=$(( $1 * 10 ))
+	shift
+	while [ "$p_n" -lt "$p_limit" ]; do
+		"$@" && return 0
+		sleep 0.1
+		p_n=$((p_n + 1))
+	done
+	return 1
+}
+
+# gone SESSION PATTERN: the pane does not show PATTERN (grep -E)
+gone() { ! screen_text "$1" | grep -Eq -- "$2"; }
+
 expect() {  # expect SESSION DESCRIPTION PATTERN [SECONDS]
 	if wait_for "$1" "$3" "${4:-10}"; then pass "$2"; else
 		fail "$2: '$3' not on screen"; screen_text "$1" | sed 's/^/    | /'; fi
@@ -38,6 +56,8 @@ expect() {  # expect SESSION DESCRIPTION PATTERN [SECONDS]
 
 # The first ranking row (below the column titles).
 first_ranked() { screen_text "$1" | grep -A1 'ALLOC/S' | tail -n 1; }
+# ranked_first SESSION NAME: NAME is on the first ranking row
+ranked_first() { first_ranked "$1" | grep -q -- "$2"; }
 
 # start SESSION W H ENV COMMAND...: run memtop in a new tmux session; its
 # exit status goes to $WORK/SESSION.rc, stderr to $WORK/SESSION.err, and
@@ -97,15 +117,17 @@ check "grid at 120 columns: 4 cards a row" "$(cards_per_row)" 4
 
 tm send-keys -t main Tab
 expect main "Tab: rankings view" "RANKINGS  top threads by allocs"
-sleep 1.2
+poll 5 ranked_first main alloc-heavy
 first_ranked main | grep -q "alloc-heavy" && pass "ranked by allocs: alloc-heavy first" \
 	|| fail "ranked by allocs: first row '$(first_ranked main)'"
 tm send-keys -t main s
 expect main "s: sort by bytes" "top threads by bytes"
+poll 5 ranked_first main big-live
 first_ranked main | grep -q "big-live" && pass "ranked by bytes: big-live first" \
 	|| fail "ranked by bytes: first row '$(first_ranked main)'"
 tm send-keys -t main s s
 expect main "s s: sort by cpu" "top threads by cpu"
+poll 5 ranked_first main cpu-spin
 first_ranked main | grep -q "cpu-spin" && pass "ranked by CPU: cpu-spin first" \
 	|| fail "ranked by CPU: first row '$(first_ranked main)'"
 
@@ -121,7 +143,7 @@ expect main "Esc: back to the view" "RANKINGS  top threads"
 tm send-keys -t main '?'
 expect main "?: help" "memtop keys"
 tm send-keys -t main x
-sleep 0.3
+poll 5 gone main "memtop keys"
 screen_text main | grep -q "memtop keys" && fail "help stays after a key" || pass "any key closes help"
 
 tm send-keys -t main e
@@ -135,7 +157,7 @@ expect main "-: shorter interval" "every 1s"
 tm send-keys -t main Space
 expect main "space: paused" "PAUSED"
 tm send-keys -t main Space
-sleep 0.3
+poll 5 gone main "^ memtop .*PAUSED"
 screen_text main | head -n 1 | grep -q PAUSED && fail "space did not resume" || pass "space resumes"
 
 tm send-keys -t main Tab Tab Tab
@@ -150,7 +172,9 @@ expect main "Esc clears the filter" "THREADS  [2-9] shown of"
 
 tm resize-window -t main -x 100 -y 30
 expect main "resize: redrawn at the new size" "PROCESS CPU"
-sleep 0.5
+# "PROCESS CPU" is on the old frame too: wait for the new grid itself
+three_a_row() { [ "$(cards_per_row)" = 3 ]; }
+poll 5 three_a_row
 check "grid at 100 columns: 3 cards a row" "$(cards_per_row)" 3
 tm resize-window -t main -x 70 -y 20
 expect main "resize below 80x24: says so" "Terminal too small: 70x20"
@@ -200,6 +224,13 @@ kill -TERM "$mpid"
 check "SIGTERM: memtop exits with the command's 128+15" "$(wait_rc term)" 143
 check "SIGTERM: terminal settings restored" "$(cat "$WORK/term.tty" 2> /dev/null)" same
 grep -q "killed by signal 15" "$WORK/term.err" && pass "SIGTERM: end reported" || fail "SIGTERM: '$(cat "$WORK/term.err")'"
+
+# --- a command line wider than the terminal: how it ended stays visible ---
+start long 100 30 "LANG=C.UTF-8" -- sh -c 'exit 4' sh "$(printf 'arg%0200d' 0)"
+expect long "long command line: its end on the status row" \
+	"^ exited with status 4; final figures shown\. q quits\.  sh -c exit 4 sh arg000" 10
+tm send-keys -t long q
+check "long command line: exit status" "$(wait_rc long)" 4
 
 # --- NO_COLOR and an ASCII locale ----------------------------------------
 has_colour() { tm capture-pane -e -p -t "$1" | grep -Eq "$(printf '\033')\[([0-9;]*;)?(3[0-7]|4[0-7]|9[0-7])(;[0-9;]*)?m"; }

@@ -290,7 +290,20 @@ static void test_help_small_and_end(void **state)
 	snprintf(s.end_description, sizeof(s.end_description), "killed by signal 9 (Killed)");
 	render_frame(c, &in, &geom);
 	assert_true(has("[killed by signal 9 (Killed)]"));
-	assert_true(has("./server --port 8080 killed by signal 9 (Killed); final figures shown. q quits."));
+	assert_true(has("killed by signal 9 (Killed); final figures shown. q quits.  ./server --port"));
+	/* A command line wider than the terminal: how it ended stays on the
+	 * bottom row, the command is what gets cut. */
+	char command[sizeof(s.command)];
+	snprintf(command, sizeof(command), "%s", s.command);
+	memset(s.command, 'x', 300);
+	memcpy(s.command, "./long ", 7);
+	s.command[300] = '\0';
+	render_frame(c, &in, &geom);
+	char bottom[4096];
+	canvas_row_text(c, c->h - 1, bottom, sizeof(bottom));
+	assert_non_null(strstr(bottom, "killed by signal 9 (Killed); final figures shown. q quits."));
+	assert_non_null(strstr(bottom, "q quits.  ./long xxx"));
+	snprintf(s.command, sizeof(s.command), "%s", command);
 	s.ended = false;
 	in.notice = "pid 4242 has not loaded the collector";
 	render_frame(c, &in, &geom);
