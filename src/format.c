@@ -315,3 +315,19 @@ char *format_fit(char *buf, size_t len, const char *s, unsigned width)
 		buf[out < len ? out : len - 1] = '\0';
 	return buf;
 }
+
+void format_vwarn(const char *fmt, va_list ap)
+{
+	char msg[4096], safe[4096];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	format_sanitize(safe, sizeof(safe), msg, strlen(msg));
+	fprintf(stderr, "memtop: %s\n", safe);
+}
+
+void format_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	format_vwarn(fmt, ap);
+	va_end(ap);
+}

@@ -11,6 +11,7 @@
 #ifndef MEMTOP_FORMAT_H
 #define MEMTOP_FORMAT_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,11 @@ char *format_duration(char *buf, size_t len, double secs);
  * invalid UTF-8 sequence becomes one '?'.  The result is never longer than
  * the input and is truncated only at character boundaries. */
 char *format_sanitize(char *buf, size_t len, const char *src, size_t srclen);
+
+/* One "memtop: ..." line on stderr, sanitized as format_sanitize does: the
+ * message may quote paths, arguments and names, which are hostile input. */
+void format_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void format_vwarn(const char *fmt, va_list ap);
 
 /* Decode one UTF-8 character from s (n > 0 bytes available).  Returns the
  * number of bytes it takes (at least 1) and stores the code point in *cp,

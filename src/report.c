@@ -1858,14 +1858,14 @@ static int close_out(FILE *f, const char *path)
 {
 	if (f == stdout) {
 		if (fflush(f) != 0 || ferror(f)) {
-			fprintf(stderr, "memtop: writing the report failed: %s\n", strerror(errno));
+			format_warn("writing the report failed: %s", strerror(errno));
 			return -1;
 		}
 		return 0;
 	}
 	bool bad = ferror(f) != 0;
 	if (fclose(f) != 0 || bad) {
-		fprintf(stderr, "memtop: writing %s failed: %s\n", path, strerror(errno ? errno : EIO));
+		format_warn("writing %s failed: %s", path, strerror(errno ? errno : EIO));
 		return -1;
 	}
 	return 0;
@@ -1876,40 +1876,40 @@ int report_main(const struct options *opts)
 	char err[1024];
 	report *r = report_new();
 	if (!r) {
-		fprintf(stderr, "memtop: out of memory\n");
+		format_warn("out of memory");
 		return 1;
 	}
 	if (report_load(r, opts->report_dir, opts->interval, err, sizeof(err)) != 0) {
-		fprintf(stderr, "memtop: %s\n", err);
+		format_warn("%s", err);
 		report_free(r);
 		return 1;
 	}
 	size_t nw;
 	trace_reader_warnings(r->r, &nw, NULL);
 	if (nw)
-		fprintf(stderr, "memtop: the trace is damaged or incomplete (%zu warnings, listed in "
-			"the report); the report covers what could be read\n", nw);
+		format_warn("the trace is damaged or incomplete (%zu warnings, listed in "
+			"the report); the report covers what could be read", nw);
 	if (!r->have_main)
-		fprintf(stderr, "memtop: %s holds no process trace (the command never loaded the "
-			"collector?): no heap figures\n", opts->report_dir);
+		format_warn("%s holds no process trace (the command never loaded the "
+			"collector?): no heap figures", opts->report_dir);
 	for (size_t i = 0; i < r->nprocs; i++) {
 		const struct trace_file *tf = r->procs[i].f;
 		if (tf->has_end)
 			continue;
 		if (replaced_by_exec(r, tf))
-			fprintf(stderr, "memtop: pid %d exec'd another program, which has a trace "
+			format_warn("pid %d exec'd another program, which has a trace "
 				"file of its own: %llu events read from the one before; those its "
-				"threads had not written out by then are missing\n", tf->hdr.pid,
+				"threads had not written out by then are missing", tf->hdr.pid,
 				(unsigned long long)tf->events);
 		else
-			fprintf(stderr, "memtop: pid %d did not finish its trace (killed, or still "
+			format_warn("pid %d did not finish its trace (killed, or still "
 				"running): %llu events read; those its threads had not written out "
-				"yet are missing\n", tf->hdr.pid, (unsigned long long)tf->events);
+				"yet are missing", tf->hdr.pid, (unsigned long long)tf->events);
 	}
 	int status = 0;
 	FILE *out = open_out(opts->output_path, err, sizeof(err));
 	if (!out) {
-		fprintf(stderr, "memtop: %s\n", err);
+		format_warn("%s", err);
 		report_free(r);
 		return 1;
 	}
@@ -1923,12 +1923,12 @@ int report_main(const struct options *opts)
 	if (opts->collapsed_path) {
 		FILE *c = open_out(opts->collapsed_path, err, sizeof(err));
 		if (!c) {
-			fprintf(stderr, "memtop: %s\n", err);
+			format_warn("%s", err);
 			status = 1;
 		} else {
 			errno = 0;
 			if (report_write_collapsed(r, c, err, sizeof(err)) != 0) {
-				fprintf(stderr, "memtop: %s: %s\n", opts->collapsed_path, err);
+				format_warn("%s: %s", opts->collapsed_path, err);
 				status = 1;
 			}
 			if (close_out(c, opts->collapsed_path) != 0)
@@ -1936,15 +1936,15 @@ int report_main(const struct options *opts)
 		}
 	}
 	if (opts->pprof_path && write_pprof(r, opts->pprof_path, err, sizeof(err)) != 0) {
-		fprintf(stderr, "memtop: %s\n", err);
+		format_warn("%s", err);
 		status = 1;
 	}
 	if (opts->export_path) {
 		if (html_export(&r->s, opts->export_path, err, sizeof(err)) != 0) {
-			fprintf(stderr, "memtop: %s\n", err);
+			format_warn("%s", err);
 			status = 1;
 		} else {
-			fprintf(stderr, "memtop: report written to %s\n", opts->export_path);
+			format_warn("report written to %s", opts->export_path);
 		}
 	}
 	report_free(r);

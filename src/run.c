@@ -64,14 +64,11 @@ void run_sleep_s(double s)
 
 void run_warn(const char *fmt, ...)
 {
-	char msg[4096], safe[4096];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	format_vwarn(fmt, ap);
 	va_end(ap);
-	format_sanitize(safe, sizeof(safe), msg, strlen(msg));
-	fprintf(stderr, "memtop: %s\n", safe);
 }
 
 static FILE *open_output(const char *path)

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "trace_format.h"
+#include "format.h"
 #include "tracedir.h"
 
 struct tracedir {
@@ -138,8 +139,8 @@ static int write_block(tracedir *self, uint32_t type, const void *a, size_t alen
 	if (n == (ssize_t)total)
 		return 0;
 	if (!self->failed)
-		fprintf(stderr, "memtop: writing %s/%s failed: %s; the trace goes on without "
-			"memtop's figures\n", self->path, MT_TRACE_SESSION_FILE, strerror(e));
+		format_warn("writing %s/%s failed: %s; the trace goes on without "
+			"memtop's figures", self->path, MT_TRACE_SESSION_FILE, strerror(e));
 	self->failed = true;
 	return -1;
 }
@@ -331,18 +332,18 @@ static void collector_trouble(const tracedir *self, const struct session *s)
 	int e = __atomic_load_n(&s->seg.hdr->trace_errno, __ATOMIC_RELAXED);
 	uint64_t lost = __atomic_load_n(&s->seg.hdr->trace_lost, __ATOMIC_RELAXED);
 	if (e == ENOSPC || e == EDQUOT)
-		fprintf(stderr, "memtop: the disk holding %s is full: pid %d stopped tracing there "
+		format_warn("the disk holding %s is full: pid %d stopped tracing there "
 			"(the command ran on unharmed); what was written before stays readable "
-			"with memtop report\n", self->path, s->pid);
+			"with memtop report", self->path, s->pid);
 	else if (e == EEXIST)
-		fprintf(stderr, "memtop: pid %d could not start its trace file in %s (it exists: "
-			"the process executed a new program?); that program's events are not in the "
-			"trace\n", s->pid, self->path);
+		format_warn("pid %d could not start its trace file in %s: every name it may "
+			"take exists already (trace.%d.mtt to trace.%d.%u.mtt); its events are not "
+			"in the trace", s->pid, self->path, s->pid, s->pid, MT_TRACE_MAX_IMAGE);
 	else if (e)
-		fprintf(stderr, "memtop: pid %d stopped tracing into %s: %s; what was written "
-			"before stays readable with memtop report\n", s->pid, self->path, strerror(e));
+		format_warn("pid %d stopped tracing into %s: %s; what was written "
+			"before stays readable with memtop report", s->pid, self->path, strerror(e));
 	if (lost)
-		fprintf(stderr, "memtop: %llu events of pid %d were not written to the trace%s\n",
+		format_warn("%llu events of pid %d were not written to the trace%s",
 			(unsigned long long)lost, s->pid,
 			e ? " (after it stopped)" : " (signal handlers nested twice)");
 }
@@ -357,21 +358,21 @@ void tracedir_end(tracedir *self, const struct session *s)
 	put_session(self, s);
 	self->ended = true;
 	if (self->fd >= 0 && close(self->fd) != 0 && !self->failed) {
-		fprintf(stderr, "memtop: writing %s/%s failed: %s\n", self->path,
+		format_warn("writing %s/%s failed: %s", self->path,
 			MT_TRACE_SESSION_FILE, strerror(errno));
 		self->failed = true;
 	}
 	self->fd = -1;
 	struct sizes z = { 0, 0 };
 	each_trace_file(self->dfd, add_size, &z);
-	fprintf(stderr, "memtop: trace written to %s (%llu file%s, %llu bytes)\n", self->path, z.files,
+	format_warn("trace written to %s (%llu file%s, %llu bytes)", self->path, z.files,
 		z.files == 1 ? "" : "s", z.bytes);
 	collector_trouble(self, s);
 	if (!s->ended && s->collector_seen && !s->attached)
-		fprintf(stderr, "memtop: pid %d runs on and keeps adding to its trace in %s until it "
-			"ends\n", s->pid, self->path);
+		format_warn("pid %d runs on and keeps adding to its trace in %s until it "
+			"ends", s->pid, self->path);
 	if (s->collector_seen && z.files < 2)
-		fprintf(stderr, "memtop: pid %d wrote no trace file into %s\n", s->pid, self->path);
+		format_warn("pid %d wrote no trace file into %s", s->pid, self->path);
 }
 
 void tracedir_free(tracedir *self)

@@ -205,6 +205,19 @@ BAD_PATH="$WORK/$(printf 'out\n\033[31m.txt')"
 check "existing -o file, hostile name: exit 1" "$?" 1
 check "existing -o file, hostile name: one line" "$(wc -l < "$WORK/err")" 1
 check "existing -o file, hostile name: no raw ESC" "$(has_esc "$WORK/err")" False
+# --trace into a directory whose name has a newline and an escape sequence,
+# and memtop report of it
+BAD_DIR="$WORK/$(printf 'tr\n\033[31m')"
+"$MEMTOP" --batch -o /dev/null --trace "$BAD_DIR" -- "$PROGS/tally" 10 > /dev/null 2> "$WORK/err"
+check "--trace, hostile directory name: exit 0" "$?" 0
+check "--trace, hostile directory name: one line" "$(wc -l < "$WORK/err")" 1
+check "--trace, hostile directory name: no raw ESC" "$(has_esc "$WORK/err")" False
+"$MEMTOP" report -o /dev/null --collapsed "$BAD_DIR/x" "$BAD_DIR" 2> "$WORK/err"
+check "report, hostile directory name, --collapsed inside it: exit 0" "$?" 0
+"$MEMTOP" report -o /dev/null --collapsed "$BAD_DIR/x" "$BAD_DIR" 2> "$WORK/err"
+check "report, existing --collapsed file with a hostile path: exit 1" "$?" 1
+check "report, existing --collapsed file with a hostile path: one line" "$(wc -l < "$WORK/err")" 1
+check "report, existing --collapsed file with a hostile path: no raw ESC" "$(has_esc "$WORK/err")" False
 
 # The viewer (in tmux) reports on stderr, once it has closed, how the
 # command ended and where its output is: the command line quoted the same.
