@@ -22,7 +22,8 @@
 
 #define MT_TBUF_SIZE    65536u
 #define MT_TBUF_NESTED  4096u
-#define MT_EVENT_MAX    80u      /* longest encoded event */
+#define MT_EVENT_MAX    84u      /* longest encoded event (76), and 3 bytes that
+                                  * mt_put_varint_wide may write past it */
 
 struct mt_tstream {
 	uint32_t used, count;
@@ -103,41 +104,41 @@ static inline void trace_encode(struct mt_tstream *st, unsigned char *buf, unsig
 		op |= MT_EVF_TIME;
 	*p++ = (unsigned char)op;
 	if (dt)
-		p = mt_put_varint(p, dt);
+		p = mt_put_varint_wide(p, dt);
 	switch (op & MT_EV_OP_MASK) {
 	case MT_EV_ALLOC:
-		p = mt_put_varint(p, mt_zigzag((int64_t)(a - st->prev_ptr)));
-		p = mt_put_varint(p, size);
-		p = mt_put_varint(p, usable - size);
+		p = mt_put_varint_wide(p, mt_zigzag((int64_t)(a - st->prev_ptr)));
+		p = mt_put_varint_wide(p, size);
+		p = mt_put_varint_wide(p, usable - size);
 		if (op & MT_EVF_ALIGN)
-			p = mt_put_varint(p, extra);
+			p = mt_put_varint_wide(p, extra);
 		st->prev_ptr = a;
 		break;
 	case MT_EV_FREE:
-		p = mt_put_varint(p, mt_zigzag((int64_t)(a - st->prev_ptr)));
-		p = mt_put_varint(p, usable);
+		p = mt_put_varint_wide(p, mt_zigzag((int64_t)(a - st->prev_ptr)));
+		p = mt_put_varint_wide(p, usable);
 		st->prev_ptr = a;
 		break;
 	case MT_EV_REALLOC:
-		p = mt_put_varint(p, mt_zigzag((int64_t)(a - st->prev_ptr)));
-		p = mt_put_varint(p, mt_zigzag((int64_t)(b - a)));
-		p = mt_put_varint(p, size);
-		p = mt_put_varint(p, usable - size);
-		p = mt_put_varint(p, extra);
+		p = mt_put_varint_wide(p, mt_zigzag((int64_t)(a - st->prev_ptr)));
+		p = mt_put_varint_wide(p, mt_zigzag((int64_t)(b - a)));
+		p = mt_put_varint_wide(p, size);
+		p = mt_put_varint_wide(p, usable - size);
+		p = mt_put_varint_wide(p, extra);
 		st->prev_ptr = b;
 		break;
 	case MT_EV_REALLOC_FREE:
-		p = mt_put_varint(p, mt_zigzag((int64_t)(a - st->prev_ptr)));
-		p = mt_put_varint(p, extra);
+		p = mt_put_varint_wide(p, mt_zigzag((int64_t)(a - st->prev_ptr)));
+		p = mt_put_varint_wide(p, extra);
 		st->prev_ptr = a;
 		break;
 	default:
-		p = mt_put_varint(p, size);
+		p = mt_put_varint_wide(p, size);
 		break;
 	}
 	if (sm.weight) {
-		p = mt_put_varint(p, sm.stack_id);
-		p = mt_put_varint(p, sm.weight);
+		p = mt_put_varint_wide(p, sm.stack_id);
+		p = mt_put_varint_wide(p, sm.weight);
 	}
 	st->count++;
 	st->last_ticks = now;

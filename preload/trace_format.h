@@ -278,6 +278,28 @@ static inline unsigned char *mt_put_varint(unsigned char *p, uint64_t v)
 	return p;
 }
 
+/*
+ * The same encoding, without a branch per byte for values below 2^28 (all
+ * but a block's first pointer, as a rule): the 7-bit groups are spread over
+ * a 32-bit word and stored at once.  It may write up to 3 bytes past the
+ * varint's end, which the caller must have room for.
+ */
+static inline unsigned char *mt_put_varint_wide(unsigned char *p, uint64_t v)
+{
+	if (__builtin_expect(v >= (1u << 28), 0))
+		return mt_put_varint(p, v);
+	uint32_t x = (uint32_t)v;
+	uint32_t w = (x & 0x7fu) | ((x << 1) & 0x7f00u) | ((x << 2) & 0x7f0000u) |
+		     ((x << 3) & 0x7f000000u);
+	unsigned len = 1u + (x >= (1u << 7)) + (x >= (1u << 14)) + (x >= (1u << 21));
+	w |= 0x80808080u & ((1u << (8 * (len - 1))) - 1u);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap32(w);
+#endif
+	memcpy(p, &w, 4);
+	return p + len;
+}
+
 static inline uint64_t mt_zigzag(int64_t v)
 {
 	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);

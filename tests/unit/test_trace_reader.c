@@ -720,6 +720,31 @@ static void test_check_v2(void **state)
 	assert_int_not_equal(mt_trace_check(z, 9), mt_trace_check(z, 10));
 }
 
+/* The collector's branch-free varint writes exactly what mt_put_varint
+ * writes, for every length, and nothing before its end that differs. */
+static void test_varint_wide(void **state)
+{
+	(void)state;
+	uint64_t vals[] = { 0, 1, 127, 128, 255, 16383, 16384, 2097151, 2097152,
+			    (1u << 28) - 1, 1u << 28, UINT32_MAX, UINT64_MAX, 0x7fffdeadbeefULL };
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		for (int d = -2; d <= 2; d++) {
+			uint64_t v = vals[i] + (uint64_t)(int64_t)d;
+			unsigned char a[16], b[16 + 4];
+			memset(a, 0xee, sizeof(a));
+			memset(b, 0xee, sizeof(b));
+			size_t na = (size_t)(mt_put_varint(a, v) - a);
+			size_t nb = (size_t)(mt_put_varint_wide(b, v) - b);
+			assert_int_equal(na, nb);
+			assert_memory_equal(a, b, na);
+			const unsigned char *p = b;
+			uint64_t back;
+			assert_int_equal(mt_get_varint(&p, b + nb, &back), 0);
+			assert_true(back == v);
+		}
+	}
+}
+
 /* Files of version 1, whose blocks carry FNV-1a checks, are still read. */
 static void test_version1_file(void **state)
 {
@@ -1042,6 +1067,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_events),
 		cmocka_unit_test(test_checksum_and_huge_block),
 		cmocka_unit_test(test_check_v2),
+		cmocka_unit_test(test_varint_wide),
 		cmocka_unit_test(test_version1_file),
 		cmocka_unit_test(test_u64map),
 		cmocka_unit_test_setup_teardown(test_directories, setup_dir, teardown_dir),
