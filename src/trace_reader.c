@@ -1361,19 +1361,35 @@ static void direct_emit(void *ctx, const struct trace_event *e)
  * ring; each side waits only when the ring is full or empty.
  */
 #define PIPE_MIN_EVENTS 200000
-#define PIPE_BATCH      2048
+#define PIPE_BATCH      (2048 * sizeof(struct trace_event))   /* bytes */
 #define PIPE_BATCHES    4
+
+/*
+ * What crosses from one core to the other is most of a replay's cost, so
+ * the common events (allocations and frees, not sampled, not aligned,
+ * sizes below 4 GiB) go as 40-byte records; any other event as such a
+ * record marked full, followed by the whole struct trace_event (96 bytes).
+ */
+struct pipe_rec {
+	uint64_t ticks, time_ns, ptr;
+	uint32_t size, usable;
+	uint32_t thread;
+	uint8_t op, flags, nested, full;
+};
+
+_Static_assert(sizeof(struct pipe_rec) == 40 && sizeof(struct trace_event) % 8 == 0,
+	       "records stay 8-byte aligned");
 
 struct pipe {
 	struct merge *m;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct trace_event *ev;       /* PIPE_BATCHES batches of PIPE_BATCH */
-	uint32_t n[PIPE_BATCHES];
+	unsigned char *ev;            /* PIPE_BATCHES batches of PIPE_BATCH bytes */
+	size_t n[PIPE_BATCHES];       /* bytes filled */
 	uint64_t head, tail;          /* batches filled, batches taken */
 	bool done;
-	struct trace_event *cur;      /* producer: the batch being filled */
-	uint32_t fill;
+	unsigned char *cur;           /* producer: the batch being filled */
+	size_t fill;
 };
 
 static void pipe_publish(struct pipe *p)
@@ -1392,9 +1408,27 @@ static void pipe_publish(struct pipe *p)
 static void pipe_emit(void *ctx, const struct trace_event *e)
 {
 	struct pipe *p = ctx;
-	if (p->fill == PIPE_BATCH)
+	if (p->fill + sizeof(struct pipe_rec) + sizeof(*e) > PIPE_BATCH)
 		pipe_publish(p);
-	p->cur[p->fill++] = *e;
+	struct pipe_rec *r = (struct pipe_rec *)(p->cur + p->fill);
+	bool full = (e->op != MT_EV_ALLOC && e->op != MT_EV_FREE) || e->weight || e->align ||
+		    e->new_ptr || e->old_usable || e->stack_id || e->size > UINT32_MAX ||
+		    e->usable > UINT32_MAX || (e->flags & MT_EVF_ALIGN);
+	r->ticks = e->ticks;
+	r->time_ns = e->time_ns;
+	r->ptr = e->ptr;
+	r->size = (uint32_t)e->size;
+	r->usable = (uint32_t)e->usable;
+	r->thread = e->thread;
+	r->op = e->op;
+	r->flags = e->flags;
+	r->nested = e->nested;
+	r->full = full;
+	p->fill += sizeof(*r);
+	if (full) {
+		memcpy(p->cur + p->fill, e, sizeof(*e));
+		p->fill += sizeof(*e);
+	}
 }
 
 static void *pipe_producer(void *arg)
@@ -1413,7 +1447,7 @@ static void *pipe_producer(void *arg)
 static void piped(struct merge *m)
 {
 	struct pipe p = { .m = m };
-	p.ev = malloc((size_t)PIPE_BATCHES * PIPE_BATCH * sizeof(*p.ev));
+	p.ev = malloc((size_t)PIPE_BATCHES * PIPE_BATCH);
 	pthread_t th;
 	if (!p.ev) {
 		merge_events(m, direct_emit, m);
@@ -1440,9 +1474,31 @@ static void piped(struct merge *m)
 			pthread_mutex_unlock(&p.lock);
 			if (empty)
 				break;
-			const struct trace_event *b = p.ev + (p.tail % PIPE_BATCHES) * PIPE_BATCH;
-			for (uint32_t k = 0; k < p.n[p.tail % PIPE_BATCHES]; k++)
-				v->event(v->ctx, f, &b[k]);
+			const unsigned char *b = p.ev + (p.tail % PIPE_BATCHES) * PIPE_BATCH;
+			const unsigned char *end = b + p.n[p.tail % PIPE_BATCHES];
+			struct trace_event ev;
+			memset(&ev, 0, sizeof(ev));
+			while (b < end) {
+				const struct pipe_rec *rec = (const struct pipe_rec *)b;
+				b += sizeof(*rec);
+				if (rec->full) {
+					struct trace_event whole;
+					memcpy(&whole, b, sizeof(whole));
+					b += sizeof(whole);
+					v->event(v->ctx, f, &whole);
+					continue;
+				}
+				ev.ticks = rec->ticks;
+				ev.time_ns = rec->time_ns;
+				ev.ptr = rec->ptr;
+				ev.size = rec->size;
+				ev.usable = rec->usable;
+				ev.thread = rec->thread;
+				ev.op = rec->op;
+				ev.flags = rec->flags;
+				ev.nested = rec->nested;
+				v->event(v->ctx, f, &ev);
+			}
 			pthread_mutex_lock(&p.lock);
 			p.tail++;
 			pthread_cond_broadcast(&p.cond);
