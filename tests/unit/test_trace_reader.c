@@ -421,14 +421,27 @@ static void test_tid_reuse(void **state)
 /* A large file: decoded and merged in the reader's second thread, the
  * events still all there, in time order, with their threads. */
 struct order_check {
-	uint64_t n, last_ticks, per_thread[2], bad;
+	uint64_t n, last_ticks, per_thread[2], bad, reallocs;
 };
 
+/* Every field arrives, whichever way the event crossed between the
+ * reader's threads (plain ALLOCs as short records, sampled REALLOCs whole). */
 static void on_ordered(void *ctx, const struct trace_file *f, const struct trace_event *e)
 {
 	struct order_check *o = ctx;
-	if (e->ticks < o->last_ticks || e->thread > 1 || e->size != e->ticks % 1000 + 1)
+	uint64_t k = (e->ticks - 10 - e->thread) / 2;
+	if (e->ticks < o->last_ticks || e->thread > 1 || e->size != e->ticks % 1000 + 1 ||
+	    e->ptr != 0x10000 + 64 * k)
 		o->bad++;
+	if (e->op == MT_EV_REALLOC) {
+		o->reallocs++;
+		if (e->new_ptr != e->ptr + 0x100 || e->usable != e->size + 8 ||
+		    e->old_usable != 16 || e->stack_id != 7 || e->weight != 3 * MT_WEIGHT_ONE ||
+		    !(e->flags & MT_EVF_SAMPLED))
+			o->bad++;
+	} else if (e->op != MT_EV_ALLOC || e->usable != 32 || e->weight || e->stack_id) {
+		o->bad++;
+	}
 	o->last_ticks = e->ticks;
 	if (e->thread <= 1)
 		o->per_thread[e->thread]++;
@@ -452,7 +465,12 @@ static void test_large_file_merged(void **state)
 			uint64_t now = 10 + 2 * k + (uint64_t)th;
 			if (w[th]->st.used > MT_TBUF_SIZE - MT_EVENT_MAX)
 				flush(&t, 60 + th, w[th], 0);
-			ev(w[th], MT_EV_ALLOC, 0x10000 + 64 * k, 0, now % 1000 + 1, 32, 0, 0, 0, now);
+			if (th == 1 && k % 1000 == 0)
+				ev(w[th], MT_EV_REALLOC, 0x10000 + 64 * k, 0x10000 + 64 * k + 0x100,
+				   now % 1000 + 1, now % 1000 + 9, 16, 7, 3 * MT_WEIGHT_ONE, now);
+			else
+				ev(w[th], MT_EV_ALLOC, 0x10000 + 64 * k, 0, now % 1000 + 1, 32, 0, 0,
+				   0, now);
 		}
 	}
 	flush(&t, 60, w[0], 0);
@@ -468,6 +486,7 @@ static void test_large_file_merged(void **state)
 	trace_reader_events(r, 0, &v);
 	assert_int_equal(o.n, 2 * per_thread);
 	assert_int_equal(o.bad, 0);
+	assert_int_equal(o.reallocs, per_thread / 1000);
 	assert_int_equal(o.per_thread[0], per_thread);
 	assert_int_equal(o.per_thread[1], per_thread);
 	assert_int_equal(trace_reader_file(r, 0)->events, 2 * per_thread);
