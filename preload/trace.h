@@ -85,7 +85,7 @@ MT_HIDDEN void trace_event_nested(struct mt_tbuf *tb, unsigned op, uint64_t a, u
 				  struct mt_sampled sm);
 
 /* Encode one event at buf + st->used (room for MT_EVENT_MAX bytes). */
-static inline void trace_encode(struct mt_tstream *st, unsigned char *buf, unsigned op,
+static inline __attribute__((always_inline)) void trace_encode(struct mt_tstream *st, unsigned char *buf, unsigned op,
 				uint64_t a, uint64_t b, uint64_t size, uint64_t usable,
 				uint64_t extra, struct mt_sampled sm, uint64_t now)
 {
@@ -148,7 +148,7 @@ static inline void trace_encode(struct mt_tstream *st, unsigned char *buf, unsig
 
 /* Append one event.  a, b: pointers (see trace_format.h for which);
  * extra: alignment (MT_EVF_ALIGN) or old usable size (realloc). */
-static inline void trace_event(struct mt_tbuf *tb, unsigned op, uint64_t a, uint64_t b,
+static inline __attribute__((always_inline)) void trace_event(struct mt_tbuf *tb, unsigned op, uint64_t a, uint64_t b,
 			       uint64_t size, uint64_t usable, uint64_t extra,
 			       struct mt_sampled sm)
 {
