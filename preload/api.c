@@ -404,16 +404,16 @@ static int replay(const char *path, int32_t tid, struct replayed *out)
 				allocs++;
 				break;
 			case MT_EV_FREE:
-				live -= (int64_t)v[2];
+				live -= (int64_t)mt_usable_size(v[2]);
 				frees++;
 				break;
 			case MT_EV_REALLOC:
-				live += (int64_t)(v[3] + v[4]) - (int64_t)v[5];
+				live += (int64_t)(v[3] + v[4]) - (int64_t)mt_usable_size(v[5]);
 				allocs++;
 				frees++;
 				break;
 			case MT_EV_REALLOC_FREE:
-				live -= (int64_t)v[2];
+				live -= (int64_t)mt_usable_size(v[2]);
 				frees++;
 				break;
 			default:

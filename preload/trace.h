@@ -107,7 +107,7 @@ static inline __attribute__((always_inline)) void trace_encode(struct mt_tstream
 		p = mt_put_varint_wide(p, dt);
 	switch (op & MT_EV_OP_MASK) {
 	case MT_EV_ALLOC:
-		p = mt_put_varint_wide(p, mt_zigzag((int64_t)(a - st->prev_ptr)));
+		p = mt_put_varint_wide(p, mt_ptr_code((int64_t)(a - st->prev_ptr)));
 		p = mt_put_varint_wide(p, size);
 		p = mt_put_varint_wide(p, usable - size);
 		if (op & MT_EVF_ALIGN)
@@ -115,21 +115,21 @@ static inline __attribute__((always_inline)) void trace_encode(struct mt_tstream
 		st->prev_ptr = a;
 		break;
 	case MT_EV_FREE:
-		p = mt_put_varint_wide(p, mt_zigzag((int64_t)(a - st->prev_ptr)));
-		p = mt_put_varint_wide(p, usable);
+		p = mt_put_varint_wide(p, mt_ptr_code((int64_t)(a - st->prev_ptr)));
+		p = mt_put_varint_wide(p, mt_usable_code(usable));
 		st->prev_ptr = a;
 		break;
 	case MT_EV_REALLOC:
-		p = mt_put_varint_wide(p, mt_zigzag((int64_t)(a - st->prev_ptr)));
-		p = mt_put_varint_wide(p, mt_zigzag((int64_t)(b - a)));
+		p = mt_put_varint_wide(p, mt_ptr_code((int64_t)(a - st->prev_ptr)));
+		p = mt_put_varint_wide(p, mt_ptr_code((int64_t)(b - a)));
 		p = mt_put_varint_wide(p, size);
 		p = mt_put_varint_wide(p, usable - size);
-		p = mt_put_varint_wide(p, extra);
+		p = mt_put_varint_wide(p, mt_usable_code(extra));
 		st->prev_ptr = b;
 		break;
 	case MT_EV_REALLOC_FREE:
-		p = mt_put_varint_wide(p, mt_zigzag((int64_t)(a - st->prev_ptr)));
-		p = mt_put_varint_wide(p, extra);
+		p = mt_put_varint_wide(p, mt_ptr_code((int64_t)(a - st->prev_ptr)));
+		p = mt_put_varint_wide(p, mt_usable_code(extra));
 		st->prev_ptr = a;
 		break;
 	default:

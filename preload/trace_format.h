@@ -20,12 +20,14 @@
  *                 byte has MT_EVF_TIME, else 0.  Version 2's ticks are
  *                 CLOCK_MONOTONIC_COARSE nanoseconds (clock.h), version
  *                 1's the time-stamp counter
- *   MT_EV_ALLOC   ptr delta (zigzag, from the block's previous pointer),
- *                 size, usable - size; MT_EVF_ALIGN: alignment
- *   MT_EV_FREE    ptr delta (zigzag), usable size
- *   MT_EV_REALLOC old ptr delta (zigzag), new ptr delta from old (zigzag),
- *                 size, new usable - size, old usable
- *   MT_EV_REALLOC_FREE  old ptr delta (zigzag), old usable (realloc(p, 0))
+ *   MT_EV_ALLOC   ptr delta from the block's previous pointer, size,
+ *                 usable - size; MT_EVF_ALIGN: alignment
+ *   MT_EV_FREE    ptr delta, usable size
+ *   MT_EV_REALLOC old ptr delta, new ptr delta from old, size,
+ *                 new usable - size, old usable
+ *   MT_EV_REALLOC_FREE  old ptr delta, old usable (realloc(p, 0))
+ *   (version 2: pointer deltas as mt_ptr_code, the usable sizes of freed
+ *   blocks as mt_usable_code; version 1: zigzag and plain)
  *   MT_EV_FAILED  size (the request that returned NULL)
  *   then, with MT_EVF_SAMPLED: stack id, weight (units of 1/MT_WEIGHT_ONE)
  *
@@ -308,6 +310,41 @@ static inline uint64_t mt_zigzag(int64_t v)
 static inline int64_t mt_unzigzag(uint64_t v)
 {
 	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/*
+ * A pointer delta, version 2: allocators hand out 16-byte aligned blocks,
+ * so a delta that is a multiple of 16 goes as zigzag(delta / 16) * 2, any
+ * other as zigzag(delta) * 2 + 1.  (Version 1: zigzag(delta).)
+ */
+static inline uint64_t mt_ptr_code(int64_t delta)
+{
+	if ((delta & 15) == 0)
+		return mt_zigzag(delta / 16) << 1;
+	return (mt_zigzag(delta) << 1) | 1;
+}
+
+static inline int64_t mt_ptr_delta(uint64_t code)
+{
+	int64_t d = mt_unzigzag(code >> 1);
+	return (code & 1) ? d : (int64_t)((uint64_t)d * 16);
+}
+
+/*
+ * A freed block's usable size, version 2: glibc's are 8 more than a
+ * multiple of 16, which go as (u / 16) * 2; any other as u * 2 + 1.
+ * (Version 1: u.)
+ */
+static inline uint64_t mt_usable_code(uint64_t u)
+{
+	if ((u & 15) == 8 && u < (1ULL << 62))
+		return (u >> 4) << 1;
+	return u < (1ULL << 63) ? (u << 1) | 1 : UINT64_MAX;
+}
+
+static inline uint64_t mt_usable_size(uint64_t code)
+{
+	return (code & 1) ? code >> 1 : ((code >> 1) << 4) | 8;
 }
 
 /* Reads a varint from [*p, end); 0 and *p advanced, or -1 if truncated. */

@@ -1148,7 +1148,8 @@ struct cursor {
 	uint64_t ticks, prev;
 	struct trace_event ev;        /* the next event, when have */
 	bool have;
-	bool timed_always;            /* version 1: every event has its dt */
+	bool timed_always;            /* version 1: every event has its dt, and
+				       * pointer deltas are plain zigzag */
 };
 
 struct merge {
@@ -1207,6 +1208,16 @@ static inline int varint(const unsigned char **p, const unsigned char *end, uint
 	return mt_get_varint(p, end, v);
 }
 
+static inline uint64_t ptr_delta(const struct cursor *c, uint64_t code)
+{
+	return (uint64_t)(c->timed_always ? mt_unzigzag(code) : mt_ptr_delta(code));
+}
+
+static inline uint64_t usable_of(const struct cursor *c, uint64_t code)
+{
+	return c->timed_always ? code : mt_usable_size(code);
+}
+
 /* Decode one event at c->p: 0, or -1 if it does not decode. */
 static int decode(struct cursor *c)
 {
@@ -1231,16 +1242,17 @@ static int decode(struct cursor *c)
 		if (varint(p, end, &a) || varint(p, end, &e->size) ||
 		    varint(p, end, &x))
 			return -1;
-		e->ptr = c->prev + (uint64_t)mt_unzigzag(a);
+		e->ptr = c->prev + ptr_delta(c, a);
 		e->usable = e->size + x;
 		if ((e->flags & MT_EVF_ALIGN) && varint(p, end, &e->align))
 			return -1;
 		c->prev = e->ptr;
 		break;
 	case MT_EV_FREE:
-		if (varint(p, end, &a) || varint(p, end, &e->usable))
+		if (varint(p, end, &a) || varint(p, end, &x))
 			return -1;
-		e->ptr = c->prev + (uint64_t)mt_unzigzag(a);
+		e->usable = usable_of(c, x);
+		e->ptr = c->prev + ptr_delta(c, a);
 		c->prev = e->ptr;
 		break;
 	case MT_EV_REALLOC:
@@ -1248,15 +1260,17 @@ static int decode(struct cursor *c)
 		    varint(p, end, &e->size) || varint(p, end, &x) ||
 		    varint(p, end, &e->old_usable))
 			return -1;
-		e->ptr = c->prev + (uint64_t)mt_unzigzag(a);
-		e->new_ptr = e->ptr + (uint64_t)mt_unzigzag(b);
+		e->old_usable = usable_of(c, e->old_usable);
+		e->ptr = c->prev + ptr_delta(c, a);
+		e->new_ptr = e->ptr + ptr_delta(c, b);
 		e->usable = e->size + x;
 		c->prev = e->new_ptr;
 		break;
 	case MT_EV_REALLOC_FREE:
 		if (varint(p, end, &a) || varint(p, end, &e->old_usable))
 			return -1;
-		e->ptr = c->prev + (uint64_t)mt_unzigzag(a);
+		e->old_usable = usable_of(c, e->old_usable);
+		e->ptr = c->prev + ptr_delta(c, a);
 		c->prev = e->ptr;
 		break;
 	case MT_EV_FAILED:

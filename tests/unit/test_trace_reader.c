@@ -762,6 +762,21 @@ static void test_varint_wide(void **state)
 			assert_true(back == v);
 		}
 	}
+	/* pointer deltas (version 2): round trip; aligned ones are shorter */
+	int64_t deltas[] = { 0, 16, -16, 32, 8, -8, 1, -1, 15, 4096, -40960, 40976,
+			     (int64_t)1 << 46, -((int64_t)1 << 46), ((int64_t)1 << 47) + 3 };
+	for (size_t i = 0; i < sizeof(deltas) / sizeof(deltas[0]); i++) {
+		uint64_t code = mt_ptr_code(deltas[i]);
+		assert_true(mt_ptr_delta(code) == deltas[i]);
+		assert_int_equal(code & 1, (deltas[i] & 15) != 0);
+	}
+	assert_true(mt_ptr_code(-40960) < mt_zigzag(-40960));
+	/* freed usable sizes (version 2): glibc's 16k + 8 shorter, any other exact */
+	uint64_t us[] = { 0, 8, 24, 40, 4104, 4096, 4080, 1, 7, 9, 131056, (1ull << 40) + 8,
+			  (1ull << 62) + 8, (1ull << 63) - 1 };
+	for (size_t i = 0; i < sizeof(us) / sizeof(us[0]); i++)
+		assert_true(mt_usable_size(mt_usable_code(us[i])) == us[i]);
+	assert_true(mt_usable_code(1016) < 128);   /* one byte, where 1016 takes two */
 }
 
 /* Files of version 1, whose blocks carry FNV-1a checks, are still read. */
