@@ -694,6 +694,7 @@ void session_set_ended(struct session *self, int exit_code, const char *descript
 {
 	self->ended = true;
 	self->exit_code = exit_code;
+	self->seg.writer_gone = self->seg_open;
 	snprintf(self->end_description, sizeof(self->end_description), "%s",
 		 description ? description : "");
 }

@@ -256,13 +256,22 @@ int shm_segment_read_thread(const struct shm_segment *self, uint32_t idx,
 	struct mt_nested_counters nested;
 	/* A snapshot taken since the last tick is as fresh as we can ask for
 	 * and costs the writer nothing; otherwise the thread has been quiet
-	 * and its live counters are stable enough to copy. */
-	if (have_snap && snap.tick == tick && tick != 0) {
+	 * and its live counters are stable enough to copy.  Once the process
+	 * is gone the live counters are final, and fresher than any snapshot. */
+	if (have_snap && snap.tick == tick && tick != 0 && !self->writer_gone) {
 		out->c = snap.c;
 		nested = snap.n;
 		out->publish_ns = snap.publish_ns;
 	} else if (mt_live_read(slot, &out->c, &nested, 8)) {
 		out->from_live = true;
+	} else if (self->writer_gone) {
+		/* Killed half-way through an update, the counters will never be
+		 * even again; each is still a whole value, all but one event's
+		 * are complete, and a snapshot could be a whole interval old. */
+		mt_copy_words_out(&out->c, &slot->live, sizeof(out->c));
+		mt_copy_words_out(&nested, &slot->nested, sizeof(nested));
+		out->from_live = true;
+		out->cut = true;
 	} else if (have_snap) {
 		out->c = snap.c;
 		nested = snap.n;

@@ -21,6 +21,9 @@ struct shm_segment {
 	ino_t ino;
 	dev_t dev;
 	struct mt_shm_header *hdr;
+	/* The process is gone: a thread it lost in the middle of counting an
+	 * event left its sequence odd for good (see shm_segment_read_thread). */
+	bool writer_gone;
 };
 
 /* Figures of one thread: main and nested counters summed. */
@@ -34,6 +37,8 @@ struct thread_figures {
 	uint64_t start_ns, end_ns, cpu_ns;
 	uint64_t publish_ns;        /* when the figures were taken, if from a snapshot */
 	bool from_live;             /* true: current live counters */
+	bool cut;                   /* the process died while this thread counted an
+				     * event: that one event may be counted in part */
 };
 
 /* 0 on success.  -1 with errno ENOENT when there is no segment (yet);

@@ -34,7 +34,8 @@ PY
 # A store through NULL in one thread while three others allocate.
 { "$PROGS/crasher" 1 > "$WORK/crash.bare"; } 2>/dev/null  # and the shell's report
 bare=$?
-"$MEMTOP" --batch --json -d 0.1 -o "$WORK/crash.json" -- "$PROGS/crasher" 1 > "$WORK/crash.out" 2> "$WORK/crash.err"
+"$MEMTOP" --batch --json -d 0.1 -o "$WORK/crash.json" -e "$WORK/crash.html" \
+	--trace "$WORK/crash.t" -- "$PROGS/crasher" 1 > "$WORK/crash.out" 2> "$WORK/crash.err"
 rc=$?
 check "SIGSEGV: bare status" "$bare" 139
 check "SIGSEGV: memtop exits with the command's 128+11" "$rc" 139
@@ -44,6 +45,21 @@ check "SIGSEGV: samples before the crash" "$(q "$WORK/crash.json" "len(samples) 
 check "SIGSEGV: allocating threads' figures kept" \
 	"$(q "$WORK/crash.json" "all(thread(s, 'alloc-%d' % i)['allocs'] > 1000 for i in range(3))")" true
 check "SIGSEGV: all lines JSON, summary last" "$(q "$WORK/crash.json" "records[-1]['type']")" summary
+check "SIGSEGV: the HTML export written, the summary in it" \
+	"$(grep -c 'id="memtop-data"' "$WORK/crash.html" 2>/dev/null)" 1
+"$MEMTOP" report --json "$WORK/crash.t" > "$WORK/crash-rep.json" 2> "$WORK/crash-rep.err"
+check "SIGSEGV: the trace is readable" "$?" 0
+# A crashed process loses what its threads had not written out: at most a
+# buffer (64 KiB, 4 bytes an event at the least) for each of its threads.
+check "SIGSEGV: the trace lost at most one buffer a thread" \
+	"$(python3 - "$WORK/crash.json" "$WORK/crash-rep.json" <<'PY'
+import json, sys
+live = [json.loads(l) for l in open(sys.argv[1])][-1]
+rep = json.load(open(sys.argv[2]))
+la, ra = live['totals']['allocs'], rep['totals']['allocs']
+print(0 < ra <= la and la - ra <= live['totals']['threads_seen'] * 65536 // 4)
+PY
+)" True
 
 # SIGKILL from outside, once the workers are done and sleeping.
 "$MEMTOP" --batch --json -d 0.1 -o "$WORK/kill.json" -- "$PROGS/threads" 3 500 5 > "$WORK/kill.out" &

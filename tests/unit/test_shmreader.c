@@ -176,6 +176,52 @@ static void test_tick_and_publish(void **state)
 	shm_segment_close(&seg);
 }
 
+/* A process that died: its live counters are final (fresher than the
+ * snapshot of the current tick), and those of a thread cut short in the
+ * middle of counting an event (seq odd for good) are taken as they are. */
+static void test_writer_gone(void **state)
+{
+	(void)state;
+	struct shm_segment seg;
+	open_own(&seg);
+	struct mt_slot *s = registry_register();
+	assert_true((uintptr_t)s > MT_SLOT_SPECIAL);
+	collector_on_alloc(s, 10, 24);
+	shm_segment_tick(&seg);
+	registry_publish(s);
+	collector_on_alloc(s, 20, 24);   /* after the snapshot */
+	uint32_t idx = UINT32_MAX;
+	struct thread_figures f;
+	for (uint32_t i = 0; i < shm_segment_slot_count(&seg); i++)
+		if (shm_segment_read_thread(&seg, i, &f) == 0 && f.tid == s->tid &&
+		    f.c.bytes_allocated >= 10 && f.c.bytes_allocated <= 30)
+			idx = i;
+	assert_int_not_equal(idx, UINT32_MAX);
+	assert_int_equal(shm_segment_read_thread(&seg, idx, &f), 0);
+	assert_int_equal(f.c.allocs, 1);          /* the snapshot, while it lives */
+	seg.writer_gone = true;
+	assert_int_equal(shm_segment_read_thread(&seg, idx, &f), 0);
+	assert_int_equal(f.c.allocs, 2);          /* final */
+	assert_true(f.from_live);
+	assert_false(f.cut);
+	/* killed half-way through its next event: allocs counted, bytes not yet */
+	uint64_t sq = s->seq;
+	__atomic_store_n(&s->seq, sq + 1, __ATOMIC_RELEASE);
+	s->live.allocs++;
+	seg.writer_gone = false;
+	assert_int_equal(shm_segment_read_thread(&seg, idx, &f), 0);
+	assert_int_equal(f.c.allocs, 1);          /* torn: the snapshot */
+	assert_false(f.cut);
+	seg.writer_gone = true;
+	assert_int_equal(shm_segment_read_thread(&seg, idx, &f), 0);
+	assert_int_equal(f.c.allocs, 3);
+	assert_int_equal(f.c.bytes_allocated, 30);
+	assert_true(f.cut);
+	s->live.allocs--;
+	__atomic_store_n(&s->seq, sq, __ATOMIC_RELEASE);
+	shm_segment_close(&seg);
+}
+
 static void test_growth_beyond_one_chunk(void **state)
 {
 	(void)state;
@@ -318,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_threads_live_and_exited),
 		cmocka_unit_test(test_tick_and_publish),
 		cmocka_unit_test(test_growth_beyond_one_chunk),
+		cmocka_unit_test(test_writer_gone),
 		cmocka_unit_test(test_refuses_foreign_and_damaged),
 		cmocka_unit_test(test_cleanup_stale),
 	};
