@@ -517,7 +517,7 @@ static void text_record(struct batch *self, const struct session *s, bool summar
 /* errno is cleared before a record is written, so what a failed write
  * left there is still there (stdio flushes on its own when its buffer
  * fills). */
-static void check_written(struct batch *self)
+static void check_written(struct batch *self, bool summary)
 {
 	/* fclose() may report 0 after an earlier failed flush: look now. */
 	if ((fflush(self->out) == 0 && !ferror(self->out)) || self->failed)
@@ -527,8 +527,9 @@ static void check_written(struct batch *self)
 	const char *path = self->path ? self->path : "the report";
 	char safe[1024];
 	format_sanitize(safe, sizeof(safe), path, strlen(path));
-	fprintf(stderr, "memtop: writing %s failed: %s; the command runs on\n", safe,
-		strerror(self->error));
+	/* The summary comes after the command ended. */
+	fprintf(stderr, "memtop: writing %s failed: %s%s\n", safe, strerror(self->error),
+		summary ? "; the summary is lost" : "; the command runs on");
 }
 
 void batch_sample(struct batch *self, const struct session *s)
@@ -538,7 +539,7 @@ void batch_sample(struct batch *self, const struct session *s)
 		json_record(self, s, false);
 	else
 		text_record(self, s, false);
-	check_written(self);
+	check_written(self, false);
 }
 
 void batch_summary(struct batch *self, const struct session *s)
@@ -548,5 +549,5 @@ void batch_summary(struct batch *self, const struct session *s)
 		json_record(self, s, true);
 	else
 		text_record(self, s, true);
-	check_written(self);
+	check_written(self, true);
 }

@@ -127,6 +127,12 @@ check "/dev/full: the command ran to its end" "$(grep -c '^THREAD' "$WORK/dfull.
 check "/dev/full: memtop says the output is lost" \
 	"$(grep -c 'No space left on device' "$WORK/dfull.err")" 1
 check "/dev/full: memtop exits 1" "$rc" 1
+# Only the summary to write (the command ends before the first sample):
+# memtop says that the summary, not the command, is what is affected.
+"$MEMTOP" --batch --json -d 10 -o /dev/full -- true 2> "$WORK/dfull2.err"
+check "/dev/full, summary only: exit 1" "$?" 1
+check "/dev/full, summary only: says the summary is lost" \
+	"$(grep -c '^memtop: writing /dev/full failed: No space left on device; the summary is lost$' "$WORK/dfull2.err")" 1
 
 if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 	mkdir "$WORK/mnt"
