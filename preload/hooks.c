@@ -17,6 +17,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -799,6 +800,123 @@ MT_EXPORT void *dlopen(const char *file, int mode)
 	if (h)
 		redirect_deep_bound();
 	return h;
+}
+
+/*
+ * exec: the new program starts a trace file of its own (trace.c), and the
+ * old one's buffers die with it.  The calling thread's events go out first
+ * (the others are gone at the exec like at a kill: their last buffer is
+ * lost); if the exec fails, tracing goes on.  Nothing else is done here:
+ * counting does not need it.  glibc's execvp and execl call execve
+ * inside libc, past this library, so each entry point has its own hook.
+ */
+static void before_exec(void)
+{
+	struct mt_tls *t = &mt_tls;
+	if (!__atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED) || t->guard || !t->tb ||
+	    __atomic_load_n(&t->tb->busy, __ATOMIC_RELAXED))
+		return;
+	int saved = errno;
+	t->guard++;
+	__atomic_store_n(&t->tb->busy, 1, __ATOMIC_RELAXED);
+	trace_flush(t->tb);
+	__atomic_store_n(&t->tb->busy, 0, __ATOMIC_RELAXED);
+	t->guard--;
+	errno = saved;
+}
+
+#define EXEC_NEXT(name, type)                                           \
+	static type next_##name;                                        \
+	if (!__atomic_load_n(&next_##name, __ATOMIC_ACQUIRE)) {         \
+		mt_tls.guard++;                                         \
+		__atomic_store_n(&next_##name, (type)next_sym(#name),   \
+				 __ATOMIC_RELEASE);                     \
+		mt_tls.guard--;                                         \
+	}                                                               \
+	if (!next_##name) {                                             \
+		errno = ENOSYS;                                         \
+		return -1;                                              \
+	}
+
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*execv_fn)(const char *, char *const[]);
+typedef int (*fexecve_fn)(int, char *const[], char *const[]);
+
+MT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	EXEC_NEXT(execve, execve_fn)
+	before_exec();
+	return next_execve(path, argv, envp);
+}
+
+MT_EXPORT int execv(const char *path, char *const argv[])
+{
+	EXEC_NEXT(execv, execv_fn)
+	before_exec();
+	return next_execv(path, argv);
+}
+
+MT_EXPORT int execvp(const char *file, char *const argv[])
+{
+	EXEC_NEXT(execvp, execv_fn)
+	before_exec();
+	return next_execvp(file, argv);
+}
+
+MT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	EXEC_NEXT(execvpe, execve_fn)
+	before_exec();
+	return next_execvpe(file, argv, envp);
+}
+
+MT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	EXEC_NEXT(fexecve, fexecve_fn)
+	before_exec();
+	return next_fexecve(fd, argv, envp);
+}
+
+/* The list forms, as glibc builds them: the arguments up to the NULL
+ * into an array on the stack, then the vector form above. */
+#define EXEC_LIST(arg, ap, argv, extra)                                 \
+	size_t argc = 1;                                                \
+	va_start(ap, arg);                                              \
+	while (va_arg(ap, const char *))                                \
+		argc++;                                                 \
+	va_end(ap);                                                     \
+	if (argc > 1u << 17) {                                          \
+		errno = E2BIG;                                          \
+		return -1;                                              \
+	}                                                               \
+	char *argv[argc + 1];                                           \
+	argv[0] = (char *)arg;                                          \
+	va_start(ap, arg);                                              \
+	for (size_t i = 1; i <= argc; i++)                              \
+		argv[i] = va_arg(ap, char *);                           \
+	extra;                                                          \
+	va_end(ap)
+
+MT_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	EXEC_LIST(arg, ap, argv, (void)0);
+	return execv(path, argv);
+}
+
+MT_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+	EXEC_LIST(arg, ap, argv, (void)0);
+	return execvp(file, argv);
+}
+
+MT_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	char *const *envp;
+	EXEC_LIST(arg, ap, argv, envp = va_arg(ap, char *const *));
+	return execve(path, argv, envp);
 }
 
 /* memtop --attach calls these inside the target through ptrace, on one

@@ -105,9 +105,18 @@ struct metric {
 	int32_t pid;
 };
 
+#define MAX_IMAGES 16
+
 struct proc {
 	size_t file;
 	const struct trace_file *f;
+	/* A process that exec'd: its programs in order, f the last.  Their
+	 * threads follow one another in th[] (those of img[k] from
+	 * img_base[k]), as a live session shows them. */
+	const struct trace_file *img[MAX_IMAGES];
+	size_t img_file[MAX_IMAGES];
+	uint32_t img_base[MAX_IMAGES];
+	size_t nimg;
 	struct rthread *th;
 	size_t nth;
 	struct blockmap live;
@@ -421,9 +430,36 @@ static void sample(struct proc *p, const struct trace_event *e)
 		st->last_ns = e->time_ns;
 }
 
+/* The record of thread i of p (the image it belongs to). */
+static const struct trace_thread *thread_meta(const struct proc *p, size_t i)
+{
+	for (size_t k = p->nimg; k-- > 1;)
+		if (i >= p->img_base[k])
+			return &p->img[k]->threads[i - p->img_base[k]];
+	return &p->img[0]->threads[i];
+}
+
 static void on_event(void *ctx, const struct trace_file *f, const struct trace_event *e)
 {
 	struct proc *p = ctx;
+	struct trace_event moved;
+	if (p->nimg > 1) {
+		/* Threads of a later image come after the earlier ones'; the
+		 * stacks of an earlier image are dropped, as a live session
+		 * drops them at the exec (stack ids start afresh there). */
+		size_t k = 0;
+		while (k < p->nimg && p->img[k] != f)
+			k++;
+		if (k == p->nimg || e->thread >= f->nthreads)
+			return;
+		moved = *e;
+		moved.thread += p->img_base[k];
+		if (k + 1 < p->nimg) {
+			moved.weight = 0;
+			moved.stack_id = 0;
+		}
+		e = &moved;
+	}
 	if (e->thread >= p->nth)
 		return;
 	struct rthread *t = &p->th[e->thread];
@@ -749,14 +785,23 @@ static double pick_width(double span, double interval)
 	return w;
 }
 
-static void replay(struct report *self, size_t file, bool timelines)
+/* Replay the files of one process: files[n - 1], after the images it
+ * exec'd from (files[0 .. n - 2], in order). */
+static void replay(struct report *self, const size_t *files, size_t n, bool timelines)
 {
+	size_t file = files[n - 1];
 	const struct trace_file *f = trace_reader_file(self->r, file);
 	struct proc *p = &self->procs[self->nprocs];
 	memset(p, 0, sizeof(*p));
 	p->file = file;
 	p->f = f;
-	p->nth = f->nthreads;
+	for (size_t k = 0; k < n && k < MAX_IMAGES; k++) {
+		p->img_file[k] = files[k];
+		p->img[k] = trace_reader_file(self->r, files[k]);
+		p->img_base[k] = (uint32_t)p->nth;
+		p->nth += p->img[k]->nthreads;
+		p->nimg++;
+	}
 	p->th = calloc(p->nth ? p->nth : 1, sizeof(*p->th));
 	p->stack_idx = u64map_new();
 	if (!p->th || !p->stack_idx) {
@@ -765,7 +810,7 @@ static void replay(struct report *self, size_t file, bool timelines)
 		return;
 	}
 	for (size_t i = 0; i < p->nth; i++)
-		p->th[i].seen = f->threads[i].started;
+		p->th[i].seen = thread_meta(p, i)->started;
 	p->timelines = timelines;
 	p->t0_ns = self->t0_ns;
 	double span = self->t1_ns > self->t0_ns ? (double)(self->t1_ns - self->t0_ns) / 1e9 : 0;
@@ -779,9 +824,45 @@ static void replay(struct report *self, size_t file, bool timelines)
 	if (!p->twidth_ns)
 		p->twidth_ns = 1;
 	struct trace_visitor v = { .ctx = p, .event = on_event };
-	trace_reader_events(self->r, file, &v);
+	for (size_t k = 0; k < p->nimg; k++)
+		trace_reader_events(self->r, p->img_file[k], &v);
 	count_leaks(p);
 	self->nprocs++;
+}
+
+/* The files of the process that ended as file m, in order: the images it
+ * exec'd from (same pid and parent, started earlier), then m; at most
+ * MAX_IMAGES, the latest. */
+static size_t images_of(const struct report *self, size_t m, size_t *out)
+{
+	const struct trace_file *f = trace_reader_file(self->r, m);
+	size_t n = 0;
+	for (;;) {
+		/* the latest image started before those taken so far */
+		uint64_t before = n ? trace_reader_file(self->r, out[n - 1])->hdr.start_ns
+				    : f->hdr.start_ns;
+		size_t best = SIZE_MAX;
+		for (size_t i = 0; i < trace_reader_file_count(self->r); i++) {
+			const struct trace_file *g = trace_reader_file(self->r, i);
+			if (i == m || !g->usable || g->is_session || g->hdr.pid != f->hdr.pid ||
+			    g->hdr.ppid != f->hdr.ppid || g->hdr.start_ns >= before)
+				continue;
+			if (best == SIZE_MAX ||
+			    g->hdr.start_ns > trace_reader_file(self->r, best)->hdr.start_ns)
+				best = i;
+		}
+		if (best == SIZE_MAX || n == MAX_IMAGES - 1)
+			break;
+		out[n++] = best;
+	}
+	/* latest first so far: reverse, then m */
+	for (size_t a = 0, b = n ? n - 1 : 0; a < b; a++, b--) {
+		size_t t = out[a];
+		out[a] = out[b];
+		out[b] = t;
+	}
+	out[n++] = m;
+	return n;
 }
 
 static void build_session(struct report *self);
@@ -867,12 +948,20 @@ static int load(struct report *self, double interval, char *err, size_t errlen)
 	self->nmetrics = km;
 	session_span(self, mf);
 	self->s.interval_s = interval;
-	if (mf)
-		replay(self, main_file, true);
+	if (mf) {
+		size_t imgs[MAX_IMAGES];
+		size_t n = images_of(self, main_file, imgs);
+		replay(self, imgs, n, true);
+	}
+	/* Every other process, as the program it ended as with those it
+	 * exec'd from. */
 	for (size_t i = 0; i < nf && !self->oom; i++) {
 		const struct trace_file *f = trace_reader_file(self->r, i);
-		if (i != main_file && f->usable && !f->is_session)
-			replay(self, i, false);
+		if (i == main_file || !f->usable || f->is_session || replaced_by_exec(self, f))
+			continue;
+		size_t imgs[MAX_IMAGES];
+		size_t n = images_of(self, i, imgs);
+		replay(self, imgs, n, false);
 	}
 	if (self->oom) {
 		snprintf(err, errlen, "out of memory while reading %s", path);
@@ -1115,7 +1204,7 @@ static void build_session(struct report *self)
 	double span = s->elapsed_s;
 	for (size_t i = 0; i < p->nth; i++) {
 		const struct rthread *rt = &p->th[i];
-		const struct trace_thread *tt = &mf->threads[i];
+		const struct trace_thread *tt = thread_meta(p, i);
 		if (!rt->seen)
 			continue;
 		struct thread_stat *t = session_thread(s, (uint32_t)i);
@@ -1323,9 +1412,9 @@ static void json_threads_of(struct json *j, const struct report *self, const str
 			continue;
 		json_begin_object(j);
 		json_key(j, "tid");
-		json_int(j, p->f->threads[i].tid);
+		json_int(j, thread_meta(p, i)->tid);
 		json_key(j, "name");
-		json_string(j, p->f->threads[i].name);
+		json_string(j, thread_meta(p, i)->name);
 		key_u(j, "blocks", n);
 		key_u(j, "bytes", b);
 		json_end_object(j);
@@ -1410,7 +1499,7 @@ static void json_peak(struct json *j, const struct report *self, const struct pr
 			continue;
 		json_begin_object(j);
 		json_key(j, "tid");
-		json_int(j, p->f->threads[i].tid);
+		json_int(j, thread_meta(p, i)->tid);
 		json_key(j, "peak_live_bytes");
 		json_int(j, t->c.peak_live);
 		key_d(j, "t_s", t->peak_ns ? seconds_at(self, t->peak_ns) : NAN);
@@ -1490,6 +1579,17 @@ static void json_trace(struct json *j, const struct report *self)
 		json_key(j, "main");
 		json_bool(j, self->have_main && i == self->main);
 		json_file_state(j, p->f);
+		/* the programs it was before it exec'd the last, oldest first */
+		json_key(j, "exec_images");
+		json_begin_array(j);
+		for (size_t k = 0; k + 1 < p->nimg; k++) {
+			json_begin_object(j);
+			json_key(j, "exe");
+			json_string(j, p->img[k]->hdr.exe);
+			json_file_state(j, p->img[k]);
+			json_end_object(j);
+		}
+		json_end_array(j);
 		key_u(j, "frees_of_unknown_blocks", p->unmatched_frees);
 		json_proc_totals(j, p);
 		json_end_object(j);
@@ -1615,9 +1715,9 @@ static void text_threads_of(FILE *f, const struct proc *p, int which)
 		if (!n)
 			continue;
 		char name[64], a[32], c[32];
-		format_sanitize(name, sizeof(name), p->f->threads[i].name,
-				strlen(p->f->threads[i].name));
-		fprintf(f, "    tid %d %s: %s block%s, %s\n", p->f->threads[i].tid, name,
+		const struct trace_thread *tt = thread_meta(p, i);
+		format_sanitize(name, sizeof(name), tt->name, strlen(tt->name));
+		fprintf(f, "    tid %d %s: %s block%s, %s\n", tt->tid, name,
 			format_count(a, sizeof(a), (double)n), n == 1 ? "" : "s",
 			format_bytes(c, sizeof(c), (int64_t)b));
 		shown++;
@@ -1705,6 +1805,12 @@ static void text_trace(FILE *f, const struct report *self)
 			fprintf(f, ", %llu frees of blocks allocated before the trace",
 				(unsigned long long)p->unmatched_frees);
 		fputc('\n', f);
+		for (size_t k = 0; k + 1 < p->nimg; k++) {
+			const struct trace_file *g = p->img[k];
+			format_sanitize(exe, sizeof(exe), g->hdr.exe, strlen(g->hdr.exe));
+			fprintf(f, "    before an exec: %s: %s events, counted with the above\n", exe,
+				format_count(a, sizeof(a), (double)g->events));
+		}
 	}
 	if (self->nmetrics == 0)
 		fprintf(f, "  no process metrics (RSS, CPU): %s\n", session_file(self)
