@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "format.h"
 #include "run.h"
 #include "tracedir.h"
 #include "batch.h"
@@ -707,7 +708,7 @@ static FILE *open_output(const char *path)
 		return stdout;
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
-		run_warn("cannot write %s: %s", path, strerror(errno));
+		format_warn("cannot write %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	return fdopen(fd, "w");
@@ -886,7 +887,7 @@ int attach_main(const struct options *opts)
 	char collector[4096], err[768];
 	/* known before attaching, not after an hour of watching */
 	if (opts->export_path && html_export_check(opts->export_path, err, sizeof(err)) != 0) {
-		run_warn("%s", err);
+		format_warn("%s", err);
 		return 1;
 	}
 	if (!opts->batch) {
@@ -899,7 +900,7 @@ int attach_main(const struct options *opts)
 		}
 	}
 	if (launcher_find_collector(collector, sizeof(collector), err, sizeof(err)) != 0) {
-		run_warn("%s", err);
+		format_warn("%s", err);
 		return 1;
 	}
 	shm_cleanup_stale("/dev/shm", "/proc", 0);
@@ -918,12 +919,12 @@ int attach_main(const struct options *opts)
 	char trace_abs[4096] = "";
 	if (opts->trace_dir) {
 		if (tracedir_begin(opts, err, sizeof(err)) != 0) {
-			run_warn("%s", err);
+			format_warn("%s", err);
 			return 1;
 		}
 		/* the target resolves the path from its own working directory */
 		if (!realpath(opts->trace_dir, trace_abs)) {
-			run_warn("%s: %s", opts->trace_dir, strerror(errno));
+			format_warn("%s: %s", opts->trace_dir, strerror(errno));
 			tracedir_close();
 			return 1;
 		}
@@ -1033,9 +1034,9 @@ int attach_main(const struct options *opts)
 	}
 	if (opts->export_path) {
 		if (html_export(&s, opts->export_path, err, sizeof(err)) == 0) {
-			run_warn("report written to %s", opts->export_path);
+			format_warn("report written to %s", opts->export_path);
 		} else {
-			run_warn("%s", err);
+			format_warn("%s", err);
 			exit_code = 1;
 		}
 	}
@@ -1052,7 +1053,7 @@ int attach_main(const struct options *opts)
 	if (pidfd >= 0)
 		close(pidfd);
 	if (out && out != stdout && fclose(out) != 0 && !b.failed) {
-		run_warn("writing %s failed: %s", opts->output_path, strerror(errno));
+		format_warn("writing %s failed: %s", opts->output_path, strerror(errno));
 		b.failed = true;
 	}
 	if (opts->batch && b.failed)

@@ -21,7 +21,6 @@
 #include <fcntl.h>
 #include <locale.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,22 +61,13 @@ void run_sleep_s(double s)
 		;
 }
 
-void run_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	format_vwarn(fmt, ap);
-	va_end(ap);
-}
-
 static FILE *open_output(const char *path)
 {
 	if (!path || strcmp(path, "-") == 0)
 		return stdout;
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
-		run_warn("cannot write %s: %s", path, strerror(errno));
+		format_warn("cannot write %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	return fdopen(fd, "w");
@@ -88,10 +78,10 @@ static int export_report(const struct session *s, const char *path)
 {
 	char err[512];
 	if (html_export(s, path, err, sizeof(err)) != 0) {
-		run_warn("%s", err);
+		format_warn("%s", err);
 		return -1;
 	}
-	run_warn("report written to %s", path);
+	format_warn("report written to %s", path);
 	return 0;
 }
 
@@ -111,7 +101,7 @@ static void try_open_segment(struct session *s, bool *warned)
 	if (session_open_segment(s, err, sizeof(err)) == 0)
 		return;
 	if (errno != ENOENT && errno != EAGAIN && !*warned) {
-		run_warn("%s", err);
+		format_warn("%s", err);
 		*warned = true;
 	}
 }
@@ -120,7 +110,7 @@ int run_command(const struct options *opts)
 {
 	char collector[4096], err[512];
 	if (launcher_find_collector(collector, sizeof(collector), err, sizeof(err)) != 0) {
-		run_warn("%s", err);
+		format_warn("%s", err);
 		return 1;
 	}
 	FILE *out = open_output(opts->output_path);
@@ -137,7 +127,7 @@ int run_command(const struct options *opts)
 	if (options_sampling_env(opts, sampling, sizeof(sampling)) == 0)
 		setenv(MT_ENV_SAMPLING, sampling, 1);
 	if (launcher_spawn(&l, opts->command, collector, &exit_code, err, sizeof(err)) != 0) {
-		run_warn("%s", err);
+		format_warn("%s", err);
 		if (out != stdout)
 			fclose(out);
 		return exit_code;
@@ -164,7 +154,7 @@ int run_command(const struct options *opts)
 		try_open_segment(&s, &warned_open);
 		if (!s.seg_open && !warned_missing && !l.ended &&
 		    run_now_s() - start >= COLLECTOR_GRACE_S) {
-			run_warn("pid %d has not loaded the collector after %.0f s "
+			format_warn("pid %d has not loaded the collector after %.0f s "
 				"(statically linked, setuid, or LD_PRELOAD removed?); "
 				"waiting for it to end", l.pid, COLLECTOR_GRACE_S);
 			warned_missing = true;
@@ -192,7 +182,7 @@ int run_command(const struct options *opts)
 		session_set_ended(&s, launcher_exit_code(&l), desc);
 		exit_code = launcher_exit_code(&l);
 		if (!s.collector_seen)
-			run_warn("pid %d %s without loading the collector: "
+			format_warn("pid %d %s without loading the collector: "
 				"no heap figures (statically linked or setuid?)", l.pid, desc);
 	} else {
 		/* --duration: stop watching, leave the command running. */
@@ -207,7 +197,7 @@ int run_command(const struct options *opts)
 	shm_cleanup_stale("/dev/shm", "/proc", getpid());
 	session_free(&s);
 	if (out != stdout && fclose(out) != 0 && !b.failed) {
-		run_warn("writing %s failed: %s", opts->output_path, strerror(errno));
+		format_warn("writing %s failed: %s", opts->output_path, strerror(errno));
 		b.failed = true;
 	}
 	/* The command's own status comes first; a lost report is a failure
@@ -226,20 +216,20 @@ static void viewer_report(const struct launcher *l, const struct session *s, out
 {
 	if (l->ended) {
 		char desc[128];
-		run_warn("%s %s", s->command, launcher_describe(l, desc, sizeof(desc)));
+		format_warn("%s %s", s->command, launcher_describe(l, desc, sizeof(desc)));
 		if (!s->collector_seen)
-			run_warn("pid %d never loaded the collector: no heap figures "
+			format_warn("pid %d never loaded the collector: no heap figures "
 				"(statically linked or setuid?)", l->pid);
 	} else {
-		run_warn("stopped watching (%s); pid %d keeps running",
+		format_warn("stopped watching (%s); pid %d keeps running",
 			end == VIEWER_DURATION ? "--duration" :
 			end == VIEWER_TERMINAL_LOST ? "the terminal went away" : "q", l->pid);
 	}
 	outpane_poll(out);
 	if (l->ended && outpane_remove_if_empty(out))
-		run_warn("%s printed nothing", s->command);
+		format_warn("%s printed nothing", s->command);
 	else
-		run_warn("the output of %s %s in %s", s->command,
+		format_warn("the output of %s %s in %s", s->command,
 			l->ended ? "is" : "goes on", outpane_path(out));
 }
 
@@ -247,26 +237,26 @@ static int run_viewer(const struct options *opts)
 {
 	char collector[4096], err[512];
 	if (launcher_find_collector(collector, sizeof(collector), err, sizeof(err)) != 0) {
-		run_warn("%s", err);
+		format_warn("%s", err);
 		return 1;
 	}
 	/* LC_CTYPE only: numbers keep the C locale's format. */
 	setlocale(LC_CTYPE, "");
 	if (screen_preflight(STDIN_FILENO, STDOUT_FILENO, RENDER_MIN_W, RENDER_MIN_H, err,
 			     sizeof(err)) != 0) {
-		run_warn("%s", err);
+		format_warn("%s", err);
 		return 1;
 	}
 	outpane *out = outpane_new(1000);
 	if (!out) {
-		run_warn("out of memory");
+		format_warn("out of memory");
 		return 1;
 	}
 	const char *tmp = getenv("TMPDIR");
 	int out_fd = outpane_create(out, tmp && *tmp ? tmp : "/tmp", err, sizeof(err));
 	int null_fd = out_fd >= 0 ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
 	if (out_fd < 0 || null_fd < 0) {
-		run_warn("%s", out_fd < 0 ? err : "cannot open /dev/null");
+		format_warn("%s", out_fd < 0 ? err : "cannot open /dev/null");
 		if (out_fd >= 0) {
 			close(out_fd);
 			outpane_remove_if_empty(out);
@@ -280,7 +270,7 @@ static int run_viewer(const struct options *opts)
 	 * memtop ready to show it. */
 	viewer *v = viewer_new(opts, out, err, sizeof(err));
 	if (!v) {
-		run_warn("%s", err);
+		format_warn("%s", err);
 		close(out_fd);
 		close(null_fd);
 		outpane_remove_if_empty(out);
@@ -300,7 +290,7 @@ static int run_viewer(const struct options *opts)
 	close(null_fd);
 	if (spawned != 0) {
 		viewer_free(v);
-		run_warn("%s", err);
+		format_warn("%s", err);
 		outpane_remove_if_empty(out);
 		outpane_free(out);
 		return exit_code;
@@ -337,12 +327,12 @@ int memtop_main(int argc, char **argv)
 	char err[512];
 	options_init(&o);
 	if (options_parse(&o, argc, argv, err, sizeof(err)) != 0) {
-		run_warn("%s", err);
+		format_warn("%s", err);
 		return 2;
 	}
 	if ((o.mode == MEMTOP_RUN || o.mode == MEMTOP_ATTACH || o.mode == MEMTOP_REPORT) &&
 	    options_check_outputs(&o, err, sizeof(err)) != 0) {
-		run_warn("%s", err);
+		format_warn("%s", err);
 		return 1;
 	}
 	switch (o.mode) {
@@ -361,11 +351,11 @@ int memtop_main(int argc, char **argv)
 	}
 	/* Known before the command runs, not after an hour of it. */
 	if (o.export_path && html_export_check(o.export_path, err, sizeof(err)) != 0) {
-		run_warn("%s", err);
+		format_warn("%s", err);
 		return 1;
 	}
 	if (tracedir_begin(&o, err, sizeof(err)) != 0) {
-		run_warn("%s", err);
+		format_warn("%s", err);
 		return 1;
 	}
 	int code = o.batch ? run_command(&o) : run_viewer(&o);

@@ -14,13 +14,6 @@ int run_command(const struct options *opts);
 double run_now_s(void);
 void run_sleep_s(double s);
 
-/* One line on standard error: "memtop: " and the message.  What it quotes
- * (command arguments, option values, paths) goes through format_sanitize:
- * a newline or an escape sequence in it becomes '?', so it can neither
- * split the line nor steer the terminal. */
-__attribute__((format(printf, 1, 2)))
-void run_warn(const char *fmt, ...);
-
 /* Entry point shared by main() and the tests: parse, dispatch, exit code. */
 int memtop_main(int argc, char **argv);
 

@@ -188,25 +188,7 @@ export GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_COMMITTER_NAME GIT_COMMITTER_EMAIL \
 # The Debian interpreter itself, not a wrapper that execs it (compat.sh).
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3)
-cat > "$WORK/threads.py" <<'EOF'
-import collections, json, sys, threading
-out = collections.Counter()
-lock = threading.Lock()
-def work(n):
-    d = {}
-    for i in range(20000):
-        d[str(i)] = [i] * (i % 7)
-    text = json.dumps(d)
-    with lock:
-        out[n] = len(text) + len(json.loads(text))
-ts = [threading.Thread(target=work, args=(n,), name="py-%d" % n) for n in range(4)]
-for t in ts: t.start()
-for t in ts: t.join()
-print(sorted(out.items()))
-print("to stderr", file=sys.stderr)
-sys.exit(5)
-EOF
-both python3 5 5 python3 "$PY" "$WORK/threads.py"
+both python3 5 5 python3 "$PY" "$top_srcdir/tests/e2e/compat-threads.py"
 
 both perl 4 1 perl perl -e 'my %h; $h{$_} = "x" x ($_ % 100) for 1 .. 50000;
 	my @k = sort { $a <=> $b } keys %h; my $n = 0; $n += length $h{$_} for @k;
