@@ -43,38 +43,28 @@ for variant in plain san; do
 	count "$dir"
 done
 
+# make TARGET in build/, counted as one test; its output in
+# build/TARGET.log, shown in part if it fails.
+target() {
+	if (cd "$top/build" && make -s "$1") > "$top/build/$1.log" 2>&1; then
+		echo "test-all: $1: passed"
+		passed=$((passed + 1))
+	else
+		echo "test-all: $1 failed ($top/build/$1.log):" >&2
+		grep -E '^FAIL' "$top/build/$1.log" >&2 || true
+		tail -n 20 "$top/build/$1.log" >&2
+		failed=$((failed + 1))
+	fi
+}
+
 # Real servers under load on loopback (redis-server + redis-benchmark,
-# memcached + memcslap; tests/e2e/servers.sh, about 20 s): one test.
-if (cd "$top/build" && make -s check-servers) > "$top/build/check-servers.log" 2>&1; then
-	echo "test-all: check-servers: all passed"
-	passed=$((passed + 1))
-else
-	echo "test-all: check-servers failed ($top/build/check-servers.log):" >&2
-	grep -E '^FAIL' "$top/build/check-servers.log" >&2 || true
-	tail -n 5 "$top/build/check-servers.log" >&2
-	failed=$((failed + 1))
-fi
-
-# The publish/read stress test under ThreadSanitizer (make check-tsan): one test.
-if (cd "$top/build" && make -s check-tsan) > "$top/build/check-tsan.log" 2>&1; then
-	echo "test-all: check-tsan: passed"
-	passed=$((passed + 1))
-else
-	echo "test-all: check-tsan failed ($top/build/check-tsan.log):" >&2
-	tail -n 20 "$top/build/check-tsan.log" >&2
-	failed=$((failed + 1))
-fi
-
+# memcached + memcslap; tests/e2e/servers.sh, about 20 s).
+target check-servers
+# The publish/read stress test under ThreadSanitizer.
+target check-tsan
 # The trace reader under libFuzzer, ASan and UBSan for 20 s from its seed
-# corpus (make check-fuzz; skipped without clang): one test.
-if (cd "$top/build" && make -s check-fuzz) > "$top/build/check-fuzz.log" 2>&1; then
-	echo "test-all: check-fuzz: passed"
-	passed=$((passed + 1))
-else
-	echo "test-all: check-fuzz failed ($top/build/check-fuzz.log):" >&2
-	tail -n 20 "$top/build/check-fuzz.log" >&2
-	failed=$((failed + 1))
-fi
+# corpus (skipped without clang).
+target check-fuzz
 
 # An installed memtop finds its installed collector (not the build tree's).
 prefix=$(mktemp -d /tmp/memtop-prefix.XXXXXX)

@@ -42,9 +42,7 @@ static inline uint64_t mt_ticks(void)
 #define MT_TRACE_HZ 1000000000ull
 static inline uint64_t mt_trace_now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return mt_clock_ns(CLOCK_MONOTONIC_COARSE);
 }
 
 #endif

@@ -88,7 +88,7 @@ static inline bool collector_apply(struct mt_slot *s, const struct mt_event *e)
 	return true;
 }
 
-/* Out of line, so the fast paths below need no stack frame. */
+/* Out of line, so the fast path below needs no stack frame. */
 static __attribute__((noinline, cold)) void
 collector_nested_alloc(struct mt_slot *s, uint64_t req, uint64_t usable)
 {
@@ -96,17 +96,10 @@ collector_nested_alloc(struct mt_slot *s, uint64_t req, uint64_t usable)
 	collector_nested(s, &e);
 }
 
-static __attribute__((noinline, cold)) void
-collector_nested_free(struct mt_slot *s, uint64_t usable)
-{
-	struct mt_event e = { .frees = 1, .usable_out = usable };
-	collector_nested(s, &e);
-}
-
 /* The two events of almost every call, specialised so that the hooks'
- * common path is a handful of stores to the owner's own cache lines. */
-/* The updates themselves, for a caller that read an even seq sq (no
- * update of this slot under way on this thread). */
+ * common path is a handful of stores to the owner's own cache lines: the
+ * updates themselves, for a caller that read an even seq sq (no update of
+ * this slot under way on this thread). */
 static inline __attribute__((always_inline)) void
 collector_alloc_at(struct mt_slot *s, uint64_t sq, uint64_t req, uint64_t usable)
 {
@@ -143,18 +136,6 @@ collector_alloc(struct mt_slot *s, uint64_t req, uint64_t usable)
 		return false;
 	}
 	collector_alloc_at(s, sq, req, usable);
-	return true;
-}
-
-static inline __attribute__((always_inline)) bool
-collector_free(struct mt_slot *s, uint64_t usable)
-{
-	uint64_t sq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
-	if (mt_unlikely(sq & 1)) {
-		collector_nested_free(s, usable);
-		return false;
-	}
-	collector_free_at(s, sq, usable);
 	return true;
 }
 

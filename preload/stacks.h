@@ -51,7 +51,7 @@ static inline bool mt_live_maybe(const void *p)
 	/* The free of a block happens after its malloc returned, whatever
 	 * synchronisation handed it over, so a block in the table is never
 	 * freed by a thread that still reads mt_live_used as 0. */
-	return mt_live_used &&
+	return __atomic_load_n(&mt_live_used, __ATOMIC_RELAXED) &&
 	       __atomic_load_n(&mt_live_filter[mt_filter_index((uintptr_t)p)],
 			       __ATOMIC_RELAXED) != 0;
 }

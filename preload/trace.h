@@ -85,9 +85,9 @@ MT_HIDDEN void trace_event_nested(struct mt_tbuf *tb, unsigned op, uint64_t a, u
 				  struct mt_sampled sm);
 
 /* Encode one event at buf + st->used (room for MT_EVENT_MAX bytes). */
-static inline __attribute__((always_inline)) void trace_encode(struct mt_tstream *st, unsigned char *buf, unsigned op,
-				uint64_t a, uint64_t b, uint64_t size, uint64_t usable,
-				uint64_t extra, struct mt_sampled sm, uint64_t now)
+static inline __attribute__((always_inline)) void
+trace_encode(struct mt_tstream *st, unsigned char *buf, unsigned op, uint64_t a, uint64_t b,
+	     uint64_t size, uint64_t usable, uint64_t extra, struct mt_sampled sm, uint64_t now)
 {
 	if (st->count == 0) {
 		st->base_ticks = now;
@@ -148,9 +148,9 @@ static inline __attribute__((always_inline)) void trace_encode(struct mt_tstream
 
 /* Append one event.  a, b: pointers (see trace_format.h for which);
  * extra: alignment (MT_EVF_ALIGN) or old usable size (realloc). */
-static inline __attribute__((always_inline)) void trace_event(struct mt_tbuf *tb, unsigned op, uint64_t a, uint64_t b,
-			       uint64_t size, uint64_t usable, uint64_t extra,
-			       struct mt_sampled sm)
+static inline __attribute__((always_inline)) void
+trace_event(struct mt_tbuf *tb, unsigned op, uint64_t a, uint64_t b, uint64_t size,
+	    uint64_t usable, uint64_t extra, struct mt_sampled sm)
 {
 	if (__builtin_expect(__atomic_load_n(&tb->busy, __ATOMIC_RELAXED) != 0, 0)) {
 		trace_event_nested(tb, op, a, b, size, usable, extra, sm);

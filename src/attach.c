@@ -624,7 +624,7 @@ static int inject_stop(const struct target *t, const char *collector, char *err,
 
 static int refuse(int pid, const char *msg)
 {
-	fprintf(stderr, "memtop: --attach %d: %s\n", pid, msg);
+	format_warn("--attach %d: %s", pid, msg);
 	return -1;
 }
 
@@ -879,7 +879,7 @@ int attach_main(const struct options *opts)
 	int pid = opts->attach_pid;
 	struct target t;
 	if (target_read(pid, &t) != 0) {
-		fprintf(stderr, "memtop: --attach %d: no such process\n", pid);
+		format_warn("--attach %d: no such process", pid);
 		return 1;
 	}
 	if (check_target(&t) != 0)
@@ -895,7 +895,7 @@ int attach_main(const struct options *opts)
 		setlocale(LC_CTYPE, "");
 		if (screen_preflight(STDIN_FILENO, STDOUT_FILENO, RENDER_MIN_W, RENDER_MIN_H, err,
 				     sizeof(err)) != 0) {
-			fprintf(stderr, "memtop: %s\n", err);
+			format_warn("%s", err);
 			return 1;
 		}
 	}
@@ -911,9 +911,9 @@ int attach_main(const struct options *opts)
 		return 1;
 	if (opts->trace_dir && kind == ATTACH_READ_ONLY) {
 		/* such a collector learns of a trace from its environment */
-		fprintf(stderr, "memtop: --attach %d: the process carries a collector it started "
+		format_warn("--attach %d: the process carries a collector it started "
 			"with; --trace needs one that memtop --attach loads (start the program "
-			"as memtop --trace DIR -- COMMAND instead)\n", pid);
+			"as memtop --trace DIR -- COMMAND instead)", pid);
 		return 1;
 	}
 	char trace_abs[4096] = "";
@@ -973,7 +973,7 @@ int attach_main(const struct options *opts)
 	s.seg_owner = (int)t.euid;
 	if (session_open_segment(&s, err, sizeof(err)) != 0 && errno != ENOENT &&
 	    errno != EAGAIN)
-		fprintf(stderr, "memtop: %s\n", err);
+		format_warn("%s", err);
 	/* the tick names this memtop as the segment's reader at once: another
 	 * memtop --attach must not take the attach for an abandoned one */
 	session_tick(&s);
@@ -993,7 +993,7 @@ int attach_main(const struct options *opts)
 			end = viewer_run_attached(v, &va, &s, start);
 			viewer_free(v);
 		} else {
-			fprintf(stderr, "memtop: %s\n", err);
+			format_warn("%s", err);
 		}
 		ended = s.ended;
 	}
@@ -1010,9 +1010,9 @@ int attach_main(const struct options *opts)
 		int r = inject_stop(&t, collector, err, sizeof(err));
 		block_stop_signals(false, &old);
 		if (r != 0) {
-			fprintf(stderr, "memtop: --attach %d: could not detach cleanly: %s; the process "
+			format_warn("--attach %d: could not detach cleanly: %s; the process "
 				"runs on, still counting into its segment (harmless); attach again to "
-				"retry\n", pid, err);
+				"retry", pid, err);
 			exit_code = 1;
 		}
 	}
@@ -1024,9 +1024,9 @@ int attach_main(const struct options *opts)
 	if (opts->batch) {
 		batch_summary(&b, &s);
 	} else if (ended) {
-		fprintf(stderr, "memtop: pid %d %s\n", pid, s.end_description);
+		format_warn("pid %d %s", pid, s.end_description);
 	} else {
-		fprintf(stderr, "memtop: stopped watching (%s); pid %d runs on%s\n",
+		format_warn("stopped watching (%s); pid %d runs on%s",
 			end == VIEWER_DURATION ? "--duration" :
 			end == VIEWER_SIGNALLED ? "a signal" :
 			end == VIEWER_TERMINAL_LOST ? "the terminal went away" : "q", pid,

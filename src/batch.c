@@ -524,12 +524,9 @@ static void check_written(struct batch *self, bool summary)
 		return;
 	self->failed = true;
 	self->error = errno ? errno : EIO;
-	const char *path = self->path ? self->path : "the report";
-	char safe[1024];
-	format_sanitize(safe, sizeof(safe), path, strlen(path));
 	/* The summary comes after the command ended. */
-	fprintf(stderr, "memtop: writing %s failed: %s%s\n", safe, strerror(self->error),
-		summary ? "; the summary is lost" : "; the command runs on");
+	format_warn("writing %s failed: %s%s", self->path ? self->path : "the report",
+		    strerror(self->error), summary ? "; the summary is lost" : "; the command runs on");
 }
 
 void batch_sample(struct batch *self, const struct session *s)

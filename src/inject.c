@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "format.h"
 #include "inject.h"
 
 #define RED_ZONE        128
@@ -562,9 +563,9 @@ int remote_call(struct remote *r, uintptr_t fn, const uint64_t *args, int nargs,
 		if (w == 0) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			if (!told && now.tv_sec - t0.tv_sec >= 5) {
-				fprintf(stderr, "memtop: still waiting for the call inside pid %d to "
+				format_warn("still waiting for the call inside pid %d to "
 					"return (do not kill memtop now: the call would return into "
-					"nothing)\n", r->pid);
+					"nothing)", r->pid);
 				told = true;
 			}
 			struct timespec ts = { 0, pause_ns };

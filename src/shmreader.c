@@ -271,7 +271,6 @@ int shm_segment_read_thread(const struct shm_segment *self, uint32_t idx,
 		mt_copy_words_out(&out->c, &slot->live, sizeof(out->c));
 		mt_copy_words_out(&nested, &slot->nested, sizeof(nested));
 		out->from_live = true;
-		out->cut = true;
 	} else if (have_snap) {
 		out->c = snap.c;
 		nested = snap.n;

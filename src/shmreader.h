@@ -37,8 +37,6 @@ struct thread_figures {
 	uint64_t start_ns, end_ns, cpu_ns;
 	uint64_t publish_ns;        /* when the figures were taken, if from a snapshot */
 	bool from_live;             /* true: current live counters */
-	bool cut;                   /* the process died while this thread counted an
-				     * event: that one event may be counted in part */
 };
 
 /* 0 on success.  -1 with errno ENOENT when there is no segment (yet);

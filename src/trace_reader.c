@@ -1148,8 +1148,8 @@ struct cursor {
 	uint64_t ticks, prev;
 	struct trace_event ev;        /* the next event, when have */
 	bool have;
-	bool timed_always;            /* version 1: every event has its dt, and
-				       * pointer deltas are plain zigzag */
+	bool version1;                /* every event has its dt, pointer deltas
+				       * and usable sizes are plain (zigzag) */
 };
 
 struct merge {
@@ -1210,12 +1210,12 @@ static inline int varint(const unsigned char **p, const unsigned char *end, uint
 
 static inline uint64_t ptr_delta(const struct cursor *c, uint64_t code)
 {
-	return (uint64_t)(c->timed_always ? mt_unzigzag(code) : mt_ptr_delta(code));
+	return (uint64_t)(c->version1 ? mt_unzigzag(code) : mt_ptr_delta(code));
 }
 
 static inline uint64_t usable_of(const struct cursor *c, uint64_t code)
 {
-	return c->timed_always ? code : mt_usable_size(code);
+	return c->version1 ? code : mt_usable_size(code);
 }
 
 /* Decode one event at c->p: 0, or -1 if it does not decode. */
@@ -1230,7 +1230,7 @@ static int decode(struct cursor *c)
 	e->op = opb & MT_EV_OP_MASK;
 	e->flags = opb & (unsigned char)~(MT_EV_OP_MASK | MT_EVF_TIME);
 	dt = 0;
-	if ((c->timed_always || (opb & MT_EVF_TIME)) && varint(p, end, &dt))
+	if ((c->version1 || (opb & MT_EVF_TIME)) && varint(p, end, &dt))
 		return -1;
 	c->ticks += dt;
 	e->ticks = c->ticks;
@@ -1568,7 +1568,7 @@ void trace_reader_events(trace_reader *self, size_t i, const struct trace_visito
 		cs = calloc(ncs, sizeof(*cs));
 		oom = !cs;
 		for (size_t s = 0; !oom && s < ncs; s++) {
-			cs[s].timed_always = f->hdr.version == 1;
+			cs[s].version1 = f->hdr.version == 1;
 			oom = !(cs[s].blocks = malloc(counts[s] * sizeof(size_t)));
 		}
 		for (size_t k = 0; !oom && k < f->nev; k++)

@@ -109,30 +109,7 @@ both cxx 0 5 "$PROGS/cxx"
 
 # gcc compiling a file: the driver forks cc1, as, collect2 and ld, all with
 # the collector.  The binary is the same, and runs the same.
-cat > "$WORK/hello.c" <<'EOF'
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-struct node { struct node *next; char text[24]; };
-int main(int argc, char **argv)
-{
-	struct node *head = NULL;
-	unsigned sum = 0;
-	for (int i = 0; i < 100; i++) {
-		struct node *n = malloc(sizeof *n);
-		if (!n)
-			return 1;
-		snprintf(n->text, sizeof n->text, "line %d", i * i);
-		n->next = head;
-		head = n;
-	}
-	for (struct node *n = head; n; n = n->next)
-		sum = sum * 31 + (unsigned)strlen(n->text);
-	printf("hello from %s: %u\n", argc > 1 ? argv[1] : "gcc", sum);
-	return 3;
-}
-EOF
-both gcc 0 1 gcc -O2 -Wall -o hello "$WORK/hello.c"
+both gcc 0 1 gcc -O2 -Wall -o hello "$top_srcdir/tests/e2e/compat-hello.c"
 same "gcc: the same binary" "$WORK/run.bare/hello" "$WORK/run/hello"
 "$WORK/run.bare/hello" x > "$WORK/hello.bare.out"; r1=$?
 "$MEMTOP" --batch --json -o "$WORK/hello.json" -- "$WORK/run/hello" x > "$WORK/hello.mt.out"; r2=$?
