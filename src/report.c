@@ -717,13 +717,8 @@ static size_t choose_main(const struct report *self)
 	size_t n = trace_reader_file_count(self->r), best = SIZE_MAX;
 	for (size_t i = 0; i < n; i++) {
 		const struct trace_file *f = trace_reader_file(self->r, i);
-		if (want && f->usable && !f->is_session && f->hdr.pid == want &&
-		    !replaced_by_exec(self, f))
-			return i;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct trace_file *f = trace_reader_file(self->r, i);
-		if (!f->usable || f->is_session)
+		/* a process is the program it ended as (replay adds the others) */
+		if (!f->usable || f->is_session || replaced_by_exec(self, f))
 			continue;
 		if (want && f->hdr.pid == want)
 			return i;
@@ -739,7 +734,7 @@ static size_t choose_main(const struct report *self)
 	}
 	for (size_t i = 0; best == SIZE_MAX && i < n; i++) {
 		const struct trace_file *f = trace_reader_file(self->r, i);
-		if (f->usable && !f->is_session)
+		if (f->usable && !f->is_session && !replaced_by_exec(self, f))
 			best = i;   /* every process a child of another: a cycle of reused pids */
 	}
 	return best;
@@ -1793,12 +1788,8 @@ static void text_trace(FILE *f, const struct report *self)
 			tf->hdr.pid, self->have_main && i == self->main ? " [reported above]" : "",
 			tf->hdr.ppid, exe, format_count(a, sizeof(a), (double)tf->events),
 			format_count(b, sizeof(b), (double)allocs),
-			tf->has_end ? "complete"
-			: replaced_by_exec(self, tf)
-				? "exec'd the next image of this pid: events its threads had "
-				  "not written out by then are missing"
-				: "no end record (killed, or still running): "
-				  "events its threads had not written out are missing");
+			tf->has_end ? "complete" : "no end record (killed, or still running): "
+						   "events its threads had not written out are missing");
 		if (tf->has_end && tf->end.lost)
 			fprintf(f, ", %llu events not recorded", (unsigned long long)tf->end.lost);
 		if (p->unmatched_frees)
@@ -2000,14 +1991,7 @@ int report_main(const struct options *opts)
 			"collector?): no heap figures", opts->report_dir);
 	for (size_t i = 0; i < r->nprocs; i++) {
 		const struct trace_file *tf = r->procs[i].f;
-		if (tf->has_end)
-			continue;
-		if (replaced_by_exec(r, tf))
-			format_warn("pid %d exec'd another program, which has a trace "
-				"file of its own: %llu events read from the one before; those its "
-				"threads had not written out by then are missing", tf->hdr.pid,
-				(unsigned long long)tf->events);
-		else
+		if (!tf->has_end)
 			format_warn("pid %d did not finish its trace (killed, or still "
 				"running): %llu events read; those its threads had not written out "
 				"yet are missing", tf->hdr.pid, (unsigned long long)tf->events);

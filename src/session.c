@@ -468,7 +468,8 @@ static void update_threads(struct session *self, double dt)
 		t->from_live = f.from_live;
 		t->start_ns = f.start_ns;
 		t->end_ns = f.end_ns;
-		bool alive = listed && f.state != MT_SLOT_EXITED && tid_listed(tids, ntids, f.tid);
+		bool alive = listed && !self->seg.writer_gone && f.state != MT_SLOT_EXITED &&
+			     tid_listed(tids, ntids, f.tid);
 		t->exited = !alive;
 		if (!t->name[0] || f.state == MT_SLOT_EXITED)
 			snprintf(t->name, sizeof(t->name), "%s", f.name);
@@ -591,7 +592,10 @@ static void follow_exec(struct session *self)
 {
 	if (!self->seg_open || !shm_segment_replaced(&self->seg))
 		return;
-	/* what the old image did since the last update */
+	/* what the old image did since the last update: it is gone, so its
+	 * live counters are final (a snapshot may be older), and its threads
+	 * are not the ones /proc now lists under their tids */
+	self->seg.writer_gone = true;
 	update_threads(self, 0);
 	struct shm_segment old = self->seg;
 	char err[256];
