@@ -34,7 +34,12 @@ for variant in plain san; do
 	else
 		echo "test-all: the $variant build failed; logs: $dir/tests/*/*.log" >&2
 		for log in "$dir"/tests/unit/*.log "$dir"/tests/e2e/*.log; do
-			[ -f "$log" ] && grep -q -E '^FAIL|FAILED' "$log" && { echo "== $log"; tail -40 "$log"; }
+			[ -f "$log" ] && grep -q -E '^FAIL|FAILED' "$log" && {
+				echo "== $log"
+				grep -n -E -B2 -A4 '^FAIL:|^not ok|FAILED|ERROR' "$log" | head -60
+				echo "-- last lines:"
+				tail -20 "$log"
+			}
 		done
 		count "$dir"
 		echo "$passed passed, $((failed > 0 ? failed : 1)) failed"

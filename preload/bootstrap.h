@@ -19,8 +19,8 @@ MT_VISIBLE_HIDDEN void *bootstrap_alloc(size_t size, size_t align);
 /* Inline: free() asks this of every pointer. */
 static inline bool bootstrap_owns(const void *p)
 {
-	const unsigned char *c = p;
-	return c >= bootstrap_arena && c < bootstrap_arena + BOOTSTRAP_ARENA_SIZE;
+	/* one unsigned comparison: below the arena wraps around to huge */
+	return (uintptr_t)p - (uintptr_t)bootstrap_arena < BOOTSTRAP_ARENA_SIZE;
 }
 /* Requested size of an arena block (0 for a foreign pointer). */
 MT_VISIBLE_HIDDEN size_t bootstrap_size(const void *p);

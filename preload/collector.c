@@ -15,7 +15,7 @@ void collector_fill_snapshot(struct mt_slot *s, struct mt_snapshot *out,
 	for (;;) {
 		uint64_t s1 = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
 		uint64_t n1 = __atomic_load_n(&s->nseq, __ATOMIC_ACQUIRE);
-		mt_copy_words_out(&out->c, &s->live, sizeof(out->c));
+		mt_counters_from_live(&out->c, &s->live);
 		mt_copy_words_out(&out->n, &s->nested, sizeof(out->n));
 		__atomic_signal_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) == s1 &&

@@ -63,12 +63,13 @@ static inline bool collector_apply(struct mt_slot *s, const struct mt_event *e)
 		return false;
 	}
 	mt_seq_begin(&s->seq, sq);
-	struct mt_counters *c = &s->live;
+	struct mt_live_counters *c = &s->live;
 	if (e->allocs) {
 		MT_ADD(c->allocs, e->allocs);
 		MT_ADD(c->bytes_allocated, e->bytes);
 		MT_ADD(c->usable_allocated, e->usable_in);
-		MT_ADD(c->hist[mt_hist_bucket(e->bytes)], 1);
+		MT_ADD(c->hist[mt_hist_raw_bucket(e->bytes < (1ULL << 63) ? e->bytes
+							      : (1ULL << 63) - 1)], 1);
 	}
 	if (e->frees) {
 		MT_ADD(c->frees, e->frees);
@@ -104,7 +105,7 @@ static inline __attribute__((always_inline)) void
 collector_alloc_at(struct mt_slot *s, uint64_t sq, uint64_t req, uint64_t usable)
 {
 	mt_seq_begin(&s->seq, sq);
-	struct mt_counters *c = &s->live;
+	struct mt_live_counters *c = &s->live;
 	MT_ADD(c->allocs, 1);
 	MT_ADD(c->bytes_allocated, req);
 	uint64_t ua = __atomic_load_n(&c->usable_allocated, __ATOMIC_RELAXED) + usable;
@@ -114,7 +115,8 @@ collector_alloc_at(struct mt_slot *s, uint64_t sq, uint64_t req, uint64_t usable
 	int64_t live = (int64_t)(ua - __atomic_load_n(&c->usable_freed, __ATOMIC_RELAXED));
 	if (live > __atomic_load_n(&c->peak_live, __ATOMIC_RELAXED))
 		MT_SET(c->peak_live, live);
-	MT_ADD(c->hist[mt_hist_bucket(req)], 1);
+	/* req < 2^63: the block exists */
+	MT_ADD(c->hist[mt_hist_raw_bucket(req)], 1);
 	mt_seq_end(&s->seq, sq);
 }
 

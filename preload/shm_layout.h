@@ -23,10 +23,11 @@
 #ifndef MEMTOP_SHM_LAYOUT_H
 #define MEMTOP_SHM_LAYOUT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define MT_MAGIC            0x31504f544d454d00ULL /* "\0MEMTOP1" little-endian */
-#define MT_LAYOUT_VERSION   2u
+#define MT_LAYOUT_VERSION   3u
 #define MT_HEADER_SIZE      65536u  /* the header struct, then the module table */
 #define MT_SLOT_SIZE        2048u
 #define MT_SLOTS_PER_CHUNK  64u
@@ -34,6 +35,7 @@
 #define MT_MAX_SLOTS        16384u
 #define MT_MAX_CHUNKS       (MT_MAX_SLOTS / MT_SLOTS_PER_CHUNK)
 #define MT_HIST_BUCKETS     32u
+#define MT_HIST_RAW         65u     /* the owner's: every bit length, 0 to 64 */
 #define MT_NAME_LEN         16u
 #define MT_EXE_LEN          256u
 #define MT_SHM_PREFIX       "memtop."
@@ -83,6 +85,17 @@ struct mt_counters {
 	uint64_t usable_freed;      /* sum of malloc_usable_size of freed blocks */
 	int64_t  peak_live;         /* max over time of usable_allocated-usable_freed */
 	uint64_t hist[MT_HIST_BUCKETS];
+};
+
+/* The owner's live copy of the same counters.  Its histogram has a bucket
+ * for every bit length (mt_hist_raw_bucket), so that the hot path needs no
+ * cap; whoever copies it out folds the buckets from MT_HIST_BUCKETS - 1 up
+ * into the last one (mt_counters_from_live). */
+struct mt_live_counters {
+	uint64_t allocs, frees, reallocs, failed;
+	uint64_t bytes_allocated, usable_allocated, usable_freed;
+	int64_t  peak_live;
+	uint64_t hist[MT_HIST_RAW];
 };
 
 /* Counters of calls that interrupted (from a signal handler) the owner while
@@ -151,7 +164,7 @@ struct mt_slot {
 	uint32_t area;              /* its stack area, MT_NO_AREA until it samples */
 
 	uint64_t seq __attribute__((aligned(MT_CACHELINE)));
-	struct mt_counters live;
+	struct mt_live_counters live;
 
 	uint64_t nseq __attribute__((aligned(MT_CACHELINE)));
 	struct mt_nested_counters nested;
@@ -341,6 +354,16 @@ static inline uint32_t mt_hist_bucket(uint64_t size)
 	uint32_t b = 63u - (uint32_t)__builtin_clzll(2 * s + 1);
 	return b < MT_HIST_BUCKETS ? b : MT_HIST_BUCKETS - 1;
 }
+
+/* The bit length of size, the owner's bucket.  size must be below 2^63:
+ * a successful allocation always is (objects are at most PTRDIFF_MAX). */
+static inline uint32_t mt_hist_raw_bucket(uint64_t size)
+{
+	return 63u - (uint32_t)__builtin_clzll(2 * size + 1);
+}
+
+_Static_assert(offsetof(struct mt_live_counters, hist) == offsetof(struct mt_counters, hist),
+	       "the live counters are the counters with a longer histogram");
 
 static inline uint64_t mt_slot_offset(uint32_t index)
 {

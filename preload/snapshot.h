@@ -31,6 +31,22 @@ static inline void mt_copy_words_out(void *dst, const void *src, size_t n)
 		d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
 }
 
+/* The live counters as readers see them: the histogram folded into
+ * MT_HIST_BUCKETS buckets (mt_hist_bucket's). */
+static inline void mt_counters_from_live(struct mt_counters *c, const struct mt_live_counters *l)
+{
+	mt_copy_words_out(c, l, offsetof(struct mt_counters, hist));
+	uint64_t last = 0;
+	for (unsigned b = 0; b < MT_HIST_RAW; b++) {
+		uint64_t v = __atomic_load_n(&l->hist[b], __ATOMIC_RELAXED);
+		if (b < MT_HIST_BUCKETS - 1)
+			c->hist[b] = v;
+		else
+			last += v;
+	}
+	c->hist[MT_HIST_BUCKETS - 1] = last;
+}
+
 static inline void mt_copy_words_in(void *dst, const void *src, size_t n)
 {
 	uint64_t *d = dst;
@@ -131,7 +147,7 @@ static inline bool mt_live_read(const struct mt_slot *slot, struct mt_counters *
 		uint64_t n1 = __atomic_load_n(&slot->nseq, __ATOMIC_ACQUIRE);
 		if ((s1 & 1) || (n1 & 1))
 			continue;
-		mt_copy_words_out(c, &slot->live, sizeof(*c));
+		mt_counters_from_live(c, &slot->live);
 		mt_copy_words_out(n, &slot->nested, sizeof(*n));
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&slot->seq, __ATOMIC_RELAXED) == s1 &&

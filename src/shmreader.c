@@ -268,7 +268,7 @@ int shm_segment_read_thread(const struct shm_segment *self, uint32_t idx,
 		/* Killed half-way through an update, the counters will never be
 		 * even again; each is still a whole value, all but one event's
 		 * are complete, and a snapshot could be a whole interval old. */
-		mt_copy_words_out(&out->c, &slot->live, sizeof(out->c));
+		mt_counters_from_live(&out->c, &slot->live);
 		mt_copy_words_out(&nested, &slot->nested, sizeof(nested));
 		out->from_live = true;
 	} else if (have_snap) {

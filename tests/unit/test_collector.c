@@ -185,6 +185,43 @@ static void test_fill_snapshot(void **state)
 	assert_string_equal(snap.name, "worker-1");
 }
 
+/* The owner counts by bit length, up to bucket 64; every copy a reader
+ * gets has the buckets from 31 up folded into the last. */
+static void test_histogram_folds_on_copy(void **state)
+{
+	struct mt_slot *s = *state;
+	uint64_t sq = s->seq;
+	collector_alloc_at(s, sq, 1ull << 30, (1ull << 30) + 8);
+	collector_alloc_at(s, sq, (1ull << 31) + 5, (1ull << 31) + 8);
+	collector_alloc_at(s, sq, 1ull << 40, (1ull << 40) + 8);
+	collector_alloc_at(s, sq, (1ull << 62) + 1, (1ull << 62) + 8);
+	collector_alloc_at(s, sq, 1000, 1000);
+	ev_alloc(s, UINT64_MAX, 8);
+	assert_int_equal(mt_hist_raw_bucket(0), 0);
+	assert_int_equal(mt_hist_raw_bucket(1), 1);
+	assert_int_equal(mt_hist_raw_bucket((1ull << 63) - 1), 63);
+	assert_int_equal(s->live.hist[31], 1);
+	assert_int_equal(s->live.hist[32], 1);
+	assert_int_equal(s->live.hist[41], 1);
+	assert_int_equal(s->live.hist[63], 2);
+	assert_int_equal(s->live.hist[10], 1);
+
+	struct mt_snapshot snap;
+	collector_fill_snapshot(s, &snap, 1, 1);
+	assert_int_equal(snap.c.allocs, 6);
+	assert_int_equal(snap.c.hist[MT_HIST_BUCKETS - 1], 5);
+	assert_int_equal(snap.c.hist[10], 1);
+	uint64_t sum = 0;
+	for (unsigned b = 0; b < MT_HIST_BUCKETS; b++)
+		sum += snap.c.hist[b];
+	assert_int_equal(sum, 6);
+
+	struct mt_counters c;
+	struct mt_nested_counters n;
+	assert_true(mt_live_read(s, &c, &n, 1));
+	assert_memory_equal(&c, &snap.c, sizeof(c));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +230,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peak_is_a_high_water_mark, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_histogram_buckets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_histogram_folds_on_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nested_event_goes_aside, setup, teardown),
 		cmocka_unit_test(test_overflow_pool),
 		cmocka_unit_test_setup_teardown(test_fill_snapshot, setup, teardown),
