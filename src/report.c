@@ -14,12 +14,17 @@
  * handed out again to another may show its new allocation first.  An
  * allocation at an address that is still live therefore sets the old block
  * aside until its free arrives.
+ *
+ * While the events are replayed, a second thread resolves the main
+ * process's stack frames (symbolize.c: reading debug information can take
+ * longer than a small trace's replay), so that the output finds them done.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +39,7 @@
 #include "pprof.h"
 #include "report.h"
 #include "sampler.h"
+#include "symbolize.h"
 #include "trace_reader.h"
 
 #define TOP_STACKS_PROCESS 64
@@ -159,8 +165,18 @@ struct fileinfo {
 	size_t nmods, mods_cap;
 };
 
+/* The thread that resolves frames ahead of the output. */
+struct warmer {
+	pthread_t th;
+	bool running;
+	int stop;                    /* atomic: the replay is over */
+	struct symbolizer *sym;      /* the session's, once it is built */
+	const struct fileinfo *fi;
+};
+
 struct report {
 	trace_reader *r;
+	struct warmer warm;
 	char path[4096];
 	struct fileinfo *fi;
 	size_t nfi;
@@ -656,6 +672,8 @@ report *report_new(void)
 	return calloc(1, sizeof(report));
 }
 
+static void warm_stop(struct report *self);
+
 void report_free(report *self)
 {
 	if (!self)
@@ -673,6 +691,8 @@ void report_free(report *self)
 	for (size_t i = 0; i < self->nprocs; i++)
 		proc_free(&self->procs[i]);
 	free(self->procs);
+	warm_stop(self);
+	symbolizer_free(self->warm.sym);
 	if (self->session_ready)
 		session_free(&self->s);
 	trace_reader_free(self->r);
@@ -911,6 +931,48 @@ int report_load_buffer(report *self, const void *data, size_t len, double interv
 }
 
 /* Everything after the files are open: scan, replay, build the session. */
+static void *warm_main(void *arg)
+{
+	struct warmer *w = arg;
+	/* only the cache matters here: one frame of each address is enough */
+	const char *frames[1];
+	for (size_t i = 0; i < w->fi->nstacks; i++) {
+		const struct stackdef *d = &w->fi->stacks[i];
+		for (uint32_t k = 0; k < d->depth; k++) {
+			if (__atomic_load_n(&w->stop, __ATOMIC_RELAXED))
+				return NULL;
+			symbolizer_frames(w->sym, d->frames[k], frames, 1);
+		}
+	}
+	return NULL;
+}
+
+/* Resolves the frames of file's stacks while the caller replays events;
+ * without a thread, the output resolves them as it goes. */
+static void warm_start(struct report *self, size_t file)
+{
+	struct warmer *w = &self->warm;
+	const struct fileinfo *fi = &self->fi[file];
+	if (self->no_modules || fi->nstacks == 0 || !(w->sym = symbolizer_new()))
+		return;
+	for (size_t i = 0; i < fi->nmods; i++)
+		symbolizer_add_module(w->sym, fi->mods[i].path, fi->mods[i].m.start,
+				      fi->mods[i].m.end, fi->mods[i].m.offset);
+	w->fi = fi;
+	w->stop = 0;
+	w->running = pthread_create(&w->th, NULL, warm_main, w) == 0;
+}
+
+static void warm_stop(struct report *self)
+{
+	struct warmer *w = &self->warm;
+	if (!w->running)
+		return;
+	__atomic_store_n(&w->stop, 1, __ATOMIC_RELAXED);
+	pthread_join(w->th, NULL);
+	w->running = false;
+}
+
 static int load(struct report *self, double interval, char *err, size_t errlen)
 {
 	const char *path = self->path;
@@ -944,6 +1006,7 @@ static int load(struct report *self, double interval, char *err, size_t errlen)
 	session_span(self, mf);
 	self->s.interval_s = interval;
 	if (mf) {
+		warm_start(self, main_file);
 		size_t imgs[MAX_IMAGES];
 		size_t n = images_of(self, main_file, imgs);
 		replay(self, imgs, n, true);
@@ -958,6 +1021,7 @@ static int load(struct report *self, double interval, char *err, size_t errlen)
 		size_t n = images_of(self, i, imgs);
 		replay(self, imgs, n, false);
 	}
+	warm_stop(self);
 	if (self->oom) {
 		snprintf(err, errlen, "out of memory while reading %s", path);
 		return -1;
@@ -1189,7 +1253,13 @@ static void build_session(struct report *self)
 		s->sampling.boost = NAN;
 	}
 	const struct fileinfo *fi = &self->fi[p->file];
-	for (size_t i = 0; !self->no_modules && i < fi->nmods; i++)
+	bool adopted = false;
+	if (self->warm.sym && self->warm.fi == fi) {
+		adopted = session_adopt_symbolizer(s, self->warm.sym);
+		if (adopted)
+			self->warm.sym = NULL;
+	}
+	for (size_t i = 0; !adopted && !self->no_modules && i < fi->nmods; i++)
 		session_add_module(s, fi->mods[i].path, fi->mods[i].m.start, fi->mods[i].m.end,
 				   fi->mods[i].m.offset);
 	for (size_t i = 0; i < fi->nstacks; i++)

@@ -722,6 +722,18 @@ void session_add_module(struct session *self, const char *path, uint64_t start, 
 	symbolizer_add_module(self->stacks->sym, path, start, end, offset);
 }
 
+bool session_adopt_symbolizer(struct session *self, struct symbolizer *sym)
+{
+	if (self->stacks)
+		return false;
+	struct stack_cache *c = calloc(1, sizeof(*c));
+	if (!c)
+		return false;
+	c->sym = sym;
+	self->stacks = c;
+	return true;
+}
+
 void session_define_stack(struct session *self, uint32_t id, const uint64_t *pcs, uint32_t depth,
 			  bool truncated)
 {

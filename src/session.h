@@ -16,6 +16,8 @@
 #include "procstat.h"
 #include "shmreader.h"
 
+struct symbolizer;
+
 enum alert_level { ALERT_OK, ALERT_WARN, ALERT_CRITICAL };
 
 /* Sampled figures of one call stack, for one thread or the whole process.
@@ -184,6 +186,11 @@ const char *const *session_stack_frames(const struct session *self, uint32_t id,
 struct thread_stat *session_thread(struct session *self, uint32_t slot);
 void session_add_module(struct session *self, const char *path, uint64_t start, uint64_t end,
 			uint64_t offset);
+/* The session symbolizes its stacks with sym, modules already added (and
+ * maybe resolved beforehand by another thread); it owns sym from now on.
+ * false, sym still the caller's, if the session has a symbolizer already or
+ * memory ran out. */
+bool session_adopt_symbolizer(struct session *self, struct symbolizer *sym);
 void session_define_stack(struct session *self, uint32_t id, const uint64_t *pcs, uint32_t depth,
 			  bool truncated);
 void session_history_push(struct history *h, size_t cap, const struct history_point *p);

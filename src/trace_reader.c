@@ -1375,7 +1375,7 @@ static void direct_emit(void *ctx, const struct trace_event *e)
  * ring; each side waits only when the ring is full or empty.
  */
 #define PIPE_MIN_EVENTS 200000
-#define PIPE_BATCH      (2048 * sizeof(struct trace_event))   /* bytes */
+#define PIPE_BATCH      (1024 * sizeof(struct trace_event))   /* bytes */
 #define PIPE_BATCHES    4
 
 /*

@@ -20,6 +20,7 @@
 #include "collector.h"
 #include "registry.h"
 #include "session.h"
+#include "symbolize.h"
 
 static void test_alert_rules(void **state)
 {
@@ -149,6 +150,46 @@ static void test_segment_totals_and_rates(void **state)
 	session_free(&s);
 }
 
+__attribute__((noinline)) void session_test_marker(void);
+__attribute__((noinline)) void session_test_marker(void)
+{
+	__asm__ volatile("");
+}
+
+/* A symbolizer handed over (as memtop report does after resolving frames
+ * in a thread of its own) is the one the session's stacks use; a session
+ * that has one already refuses another. */
+static void test_adopt_symbolizer(void **state)
+{
+	(void)state;
+	struct session s;
+	session_init(&s, 1, NULL, TEST_FIXTURES "/proc", 0.0);
+	struct symbolizer *sym = symbolizer_new();
+	assert_non_null(sym);
+	assert_int_equal(symbolizer_add_process_maps(sym, "/proc", getpid()), 0);
+	uint64_t pc = (uint64_t)(uintptr_t)&session_test_marker + 1;
+	const char *early[1];
+	assert_int_equal(symbolizer_frames(sym, pc, early, 1), 1);
+	assert_true(session_adopt_symbolizer(&s, sym));
+
+	struct symbolizer *other = symbolizer_new();
+	assert_non_null(other);
+	assert_false(session_adopt_symbolizer(&s, other));
+	symbolizer_free(other);
+
+	session_define_stack(&s, 1, &pc, 1, false);
+	size_t depth = 0;
+	bool truncated = true;
+	const char *const *frames = session_stack_frames(&s, 1, &depth, &truncated);
+	assert_non_null(frames);
+	assert_int_equal(depth, 1);
+	assert_false(truncated);
+	/* the string the symbolizer resolved before the handover */
+	assert_ptr_equal(frames[0], early[0]);
+	assert_non_null(strstr(frames[0], "session_test_marker"));
+	session_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,6 +198,7 @@ int main(void)
 		cmocka_unit_test(test_command_line),
 		cmocka_unit_test(test_proc_only),
 		cmocka_unit_test(test_segment_totals_and_rates),
+		cmocka_unit_test(test_adopt_symbolizer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
