@@ -69,6 +69,31 @@
  * Absent: the defaults of interface.md. */
 #define MT_ENV_SAMPLING     "MEMTOP_SAMPLING"
 
+/*
+ * The trace clock: while memtop records a trace it keeps the current
+ * CLOCK_MONOTONIC_COARSE time in a page of its own, /memtop-clock.SESSION
+ * (mode 0600), at least every MT_CLOCK_PERIOD_NS, so that a traced thread
+ * reads its events' times from memory instead of calling the clock (which
+ * costs a tenth of tracing).  The collector checks it against the real
+ * clock every MT_CLOCK_CHECK events and uses the real clock instead while
+ * the page is more than MT_CLOCK_SLACK_NS off (memtop stopped or gone).
+ */
+#define MT_CLOCK_NAME_FMT   "/memtop-clock.%d"
+#define MT_CLOCK_PREFIX     "memtop-clock."
+#define MT_CLOCK_MAGIC      0x4b434f4c43544d00ULL /* "\0MTCLOCK" little-endian */
+#define MT_CLOCK_VERSION    1u
+#define MT_CLOCK_SIZE       4096u
+#define MT_CLOCK_PERIOD_NS  1000000ull
+#define MT_CLOCK_SLACK_NS   50000000ull
+#define MT_CLOCK_CHECK      1024u
+
+struct mt_clock_page {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t _pad;
+	uint64_t now_ns;            /* CLOCK_MONOTONIC_COARSE, nanoseconds */
+};
+
 /* Size histogram: bucket b holds requested sizes s with
  * b == 0 for s == 0, otherwise b == min(floor(log2(s)) + 1, MT_HIST_BUCKETS-1).
  * So bucket 1 is exactly 1 byte, bucket 2 is 2-3, bucket 11 is 1024-2047 and

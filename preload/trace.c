@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "trace.h"
 
 bool mt_trace_on;
+const uint64_t *mt_trace_clock_ptr;
 
 static char trace_dir[4096];
 static char trace_path[4200];
@@ -146,6 +148,47 @@ static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static int only_tid;                   /* tracing one thread only, else 0 */
 uint32_t mt_trace_gen;
 
+/* The clock page of the memtop session, mapped once (a child inherits the
+ * mapping); without it every event reads the clock. */
+static void clock_page_map(uint64_t session)
+{
+	if (__atomic_load_n(&mt_trace_clock_ptr, __ATOMIC_RELAXED) || session == 0 ||
+	    session > INT32_MAX)
+		return;
+	char name[64];
+	snprintf(name, sizeof(name), MT_CLOCK_NAME_FMT, (int)session);
+	int fd = shm_open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+	if (fd < 0)
+		return;
+	struct stat st;
+	void *m = MAP_FAILED;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    st.st_size >= (off_t)MT_CLOCK_SIZE)
+		m = mmap(NULL, MT_CLOCK_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return;
+	const struct mt_clock_page *pg = m;
+	if (__atomic_load_n(&pg->magic, __ATOMIC_ACQUIRE) != MT_CLOCK_MAGIC ||
+	    pg->version != MT_CLOCK_VERSION) {
+		munmap(m, MT_CLOCK_SIZE);
+		return;
+	}
+	__atomic_store_n(&mt_trace_clock_ptr, &pg->now_ns, __ATOMIC_RELEASE);
+}
+
+uint64_t trace_clock_check(struct mt_tbuf *tb)
+{
+	uint64_t now = mt_trace_now();
+	const uint64_t *c = __atomic_load_n(&mt_trace_clock_ptr, __ATOMIC_RELAXED);
+	if (c) {
+		uint64_t v = __atomic_load_n(c, __ATOMIC_RELAXED);
+		bool fresh = v + MT_CLOCK_SLACK_NS >= now && v <= now + MT_CLOCK_SLACK_NS;
+		tb->clock_left = fresh ? MT_CLOCK_CHECK - 1 : 0;
+	}
+	return now;
+}
+
 static int start(const char *dir, bool this_thread_only, bool numbered)
 {
 	if (!mt_hdr)
@@ -164,6 +207,7 @@ static int start(const char *dir, bool this_thread_only, bool numbered)
 		pthread_mutex_unlock(&start_lock);
 		return err;
 	}
+	clock_page_map(mt_hdr->session);
 	events_written = events_lost = 0;
 	first_error = 0;
 	only_tid = this_thread_only ? (int)syscall(SYS_gettid) : 0;

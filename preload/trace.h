@@ -39,6 +39,7 @@ struct mt_tbuf {
 	int busy;                   /* an append is under way (signal nesting) */
 	int lock;                   /* held while writing out */
 	int closed;                 /* written out at process end: no more */
+	uint32_t clock_left;        /* events before the next check of the clock page */
 	struct mt_tbuf *next_free;
 	struct mt_tstream main, nested;
 	unsigned char nbuf[MT_TBUF_NESTED];
@@ -52,6 +53,8 @@ struct mt_sampled {
 };
 
 MT_HIDDEN extern bool mt_trace_on;
+/* The time in memtop's trace clock page (shm_layout.h), NULL without one. */
+MT_HIDDEN extern const uint64_t *mt_trace_clock_ptr;
 /* Incremented at every start: a thread whose buffer belongs to an older
  * generation takes a new one (trace_attach) at its next event. */
 MT_HIDDEN extern uint32_t mt_trace_gen;
@@ -94,6 +97,10 @@ trace_encode(struct mt_tstream *st, unsigned char *buf, unsigned op, uint64_t a,
 		st->last_ticks = now;
 		st->prev_ptr = 0;
 	}
+	/* Two sources (the page lags the clock by up to a period): a stream's
+	 * times never go back. */
+	if (now < st->last_ticks)
+		now = st->last_ticks;
 	unsigned char *p = buf + st->used;
 	unsigned char *start = p;
 	if (sm.weight)
@@ -146,6 +153,22 @@ trace_encode(struct mt_tstream *st, unsigned char *buf, unsigned op, uint64_t a,
 	__atomic_store_n(&st->used, st->used + (uint32_t)(p - start), __ATOMIC_RELEASE);
 }
 
+/* The real clock, and whether the page may be trusted for the next
+ * MT_CLOCK_CHECK events. */
+MT_HIDDEN uint64_t trace_clock_check(struct mt_tbuf *tb);
+
+/* An event's time: mt_trace_now()'s, from memory while the page keeps
+ * within MT_CLOCK_SLACK_NS of the clock. */
+static inline __attribute__((always_inline)) uint64_t trace_now(struct mt_tbuf *tb)
+{
+	const uint64_t *c = __atomic_load_n(&mt_trace_clock_ptr, __ATOMIC_RELAXED);
+	if (__builtin_expect(c != NULL && tb->clock_left != 0, 1)) {
+		tb->clock_left--;
+		return __atomic_load_n(c, __ATOMIC_RELAXED);
+	}
+	return trace_clock_check(tb);
+}
+
 /* Append one event.  a, b: pointers (see trace_format.h for which);
  * extra: alignment (MT_EVF_ALIGN) or old usable size (realloc). */
 static inline __attribute__((always_inline)) void
@@ -160,7 +183,7 @@ trace_event(struct mt_tbuf *tb, unsigned op, uint64_t a, uint64_t b, uint64_t si
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	if (__builtin_expect(tb->main.used > MT_TBUF_SIZE - MT_EVENT_MAX, 0))
 		trace_flush(tb);
-	trace_encode(&tb->main, tb->buf, op, a, b, size, usable, extra, sm, mt_trace_now());
+	trace_encode(&tb->main, tb->buf, op, a, b, size, usable, extra, sm, trace_now(tb));
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	__atomic_store_n(&tb->busy, 0, __ATOMIC_RELAXED);
 }

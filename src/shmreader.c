@@ -24,6 +24,7 @@
 
 #include "procstat.h"
 #include "shmreader.h"
+#include "traceclock.h"
 #include "snapshot.h"
 
 #define SHM_DIR "/dev/shm"
@@ -359,7 +360,7 @@ int shm_cleanup_stale(const char *dir, const char *procroot, int own_session)
 			removed++;
 	}
 	closedir(d);
-	return removed;
+	return removed + traceclock_cleanup_stale(dir, procroot);
 }
 
 bool shm_segment_read_sampling(const struct shm_segment *self, struct mt_sampling *out)

@@ -94,8 +94,9 @@ void shm_segment_read_stack_losses(const struct shm_segment *self, uint64_t *sta
 
 /* Remove segments in dir (normally /dev/shm) of our uid whose process is
  * gone, unless the memtop that launched it still runs; own_session (a pid,
- * or 0) names a session whose dead processes' segments go too.  Returns how
- * many were removed. */
+ * or 0) names a session whose dead processes' segments go too; the trace
+ * clock pages of memtops that are gone go as well (traceclock.h).  Returns
+ * how many files were removed. */
 int shm_cleanup_stale(const char *dir, const char *procroot, int own_session);
 
 #endif

@@ -322,4 +322,50 @@ all_sums=$(pprof_totals "$WORK/all.pb.gz")
 all_sums=${all_sums#* }
 check "pprof: alloc_objects and alloc_space = the JSON report's allocs and bytes (rates 1)" \
 	"$all_sums" "$(q "$WORK/all-report.json" "'%d %d' % (s['totals']['allocs'], s['totals']['bytes_allocated'])")"
+# ---------------------------------------------------------------- the clock page
+# While it traces, memtop keeps the time in /dev/shm/memtop-clock.PID for
+# the collector (shm_layout.h); it is gone afterwards.  Event times taken
+# from it, or from the clock when the page stands still, are real: a peak
+# reached after a 0.4 s sleep is reported at least that far into the run.
+# The Debian interpreter itself, not a wrapper that execs it (compat.sh).
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3)
+PEAK_PROG='import time; time.sleep(0.4); x = bytearray(50000000); time.sleep(0.05)'
+"$MEMTOP" --batch -o /dev/null --trace "$WORK/clkp" -- sh -c \
+	'echo $PPID > "$0"; test -f /dev/shm/memtop-clock.$PPID' "$WORK/clk.pid" 2> /dev/null
+check "clock page: there while tracing" "$?" 0
+check "clock page: removed at the end" \
+	"$(test -e "/dev/shm/memtop-clock.$(cat "$WORK/clk.pid")" && echo left || echo gone)" gone
+"$MEMTOP" --batch -o /dev/null --trace "$WORK/clk" -- "$PY" -c "$PEAK_PROG" 2> /dev/null
+"$MEMTOP" report --json -o "$WORK/clk.json" "$WORK/clk" 2> /dev/null
+check "clock page: the peak's time is after the sleep" \
+	"$(q "$WORK/clk.json" "0.35 <= s['peak']['t_s'] < 5")" true
+
+# A page that stands still (its memtop stopped, or planted): the collector
+# notices at its first check and reads the clock itself.
+true & dead=$!
+wait "$dead"
+python3 - "$dead" <<'PY'
+import os, struct, sys
+fd = os.open("/dev/shm/memtop-clock.%s" % sys.argv[1], os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+os.write(fd, struct.pack("<QIIQ", 0x4b434f4c43544d00, 1, 0, 1).ljust(4096, b"\0"))
+os.close(fd)
+PY
+mkdir "$WORK/stale"
+env MEMTOP_SESSION="$dead" MEMTOP_TRACE="$WORK/stale" \
+	LD_PRELOAD="$top_builddir/preload/.libs/libmemtop.so" "$PY" -c "$PEAK_PROG"
+check "stale clock page: the traced program runs" "$?" 0
+"$MEMTOP" report --json -o "$WORK/stale.json" "$WORK/stale" 2> /dev/null
+check "stale clock page: the peak's time is after the sleep" \
+	"$(q "$WORK/stale.json" "0.35 <= s['peak']['t_s'] < 5")" true
+rm -f "/dev/shm/memtop-clock.$dead"
+python3 - "$dead" <<'PY'
+import glob, os, struct, sys
+for path in glob.glob("/dev/shm/memtop.*"):
+    with open(path, "rb") as f:
+        hdr = f.read(56)
+    if len(hdr) == 56 and struct.unpack_from("<Q", hdr, 48)[0] == int(sys.argv[1]):
+        os.unlink(path)
+PY
+
 finish
