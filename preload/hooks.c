@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "api_internal.h"
@@ -69,6 +70,8 @@ static int exit_key_ok;
 static struct mt_shm_header *described;
 
 static void *(*real_dlopen)(const char *, int);
+typedef void (*exit_fn)(int);
+static exit_fn next_exit;      /* libc's _exit */
 
 static void *next_sym(const char *name)
 {
@@ -93,6 +96,8 @@ static bool resolve(void)
 	real.pvalloc = next_sym("pvalloc");
 	real.malloc = next_sym("malloc");
 	real_dlopen = next_sym("dlopen");
+	/* here, not when needed: _exit may be called from a signal handler */
+	__atomic_store_n(&next_exit, (exit_fn)next_sym("_exit"), __ATOMIC_RELEASE);
 	__atomic_store_n(&real.usable, (size_t (*)(void *))next_sym("malloc_usable_size"),
 			 __ATOMIC_RELEASE);
 	mt_tls.guard--;
@@ -699,9 +704,10 @@ __attribute__((constructor)) static void collector_start(void)
 	errno = saved;
 }
 
-/* Late, but not last: later atexit handlers and libc's freeres still count,
- * and the reader takes the live counters after the process is gone. */
-__attribute__((destructor)) static void collector_stop(void)
+/* The process ends: its final figures, and the end of its trace.
+ * from_exit: through _exit, maybe from a signal handler that interrupted
+ * the trace's start or stop (which then stays as it is). */
+static void process_end(bool from_exit)
 {
 	struct mt_slot *s = mt_tls.slot;
 	if ((uintptr_t)s > MT_SLOT_SPECIAL && mt_hdr) {
@@ -720,9 +726,46 @@ __attribute__((destructor)) static void collector_stop(void)
 			mt_tls.tb = NULL;
 			mt_tls.tb_gen = 0;
 		}
-		trace_finish();
+		if (from_exit)
+			trace_finish_if_free();
+		else
+			trace_finish();
 		mt_tls.guard--;
 	}
+}
+
+/* Late, but not last: later atexit handlers and libc's freeres still count,
+ * and the reader takes the live counters after the process is gone. */
+__attribute__((destructor)) static void collector_stop(void)
+{
+	process_end(false);
+}
+
+/*
+ * _exit and _Exit skip the destructors: a program that leaves through them
+ * (dash does, and so do most forked children) would otherwise lose its
+ * last events and its trace's end record.  Not in a child of vfork, which
+ * runs in its parent's memory: what it would write out is the parent's.
+ */
+static __attribute__((noreturn)) void leave(int status)
+{
+	if (mt_hdr && (pid_t)mt_hdr->pid == getpid() && !mt_tls.guard)
+		process_end(true);
+	exit_fn f = __atomic_load_n(&next_exit, __ATOMIC_ACQUIRE);
+	if (f)
+		f(status);
+	for (;;)
+		syscall(SYS_exit_group, status);
+}
+
+MT_EXPORT void _exit(int status)
+{
+	leave(status);
+}
+
+MT_EXPORT void _Exit(int status)
+{
+	leave(status);
 }
 
 /* ---------------------------------------------------------------- attach mode */

@@ -369,9 +369,23 @@ void trace_thread_exit(struct mt_tbuf *tb, const char *name, uint64_t cpu_ns)
 	pthread_mutex_unlock(&free_lock);
 }
 
+static int stop_locked(void);
+
 int trace_stop(void)
 {
 	pthread_mutex_lock(&start_lock);
+	return stop_locked();
+}
+
+void trace_finish_if_free(void)
+{
+	if (pthread_mutex_trylock(&start_lock) == 0)
+		stop_locked();
+}
+
+/* Called with start_lock held; releases it. */
+static int stop_locked(void)
+{
 	if (!__atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED)) {
 		pthread_mutex_unlock(&start_lock);
 		return first_error ? first_error : EINVAL;

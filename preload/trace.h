@@ -78,6 +78,9 @@ MT_HIDDEN void trace_module(uint64_t start, uint64_t end, uint64_t offset, const
 MT_HIDDEN void trace_clock(void);
 /* Process end: as trace_stop. */
 MT_HIDDEN void trace_finish(void);
+/* The same, unless the trace's start or stop is under way (the caller may
+ * be a signal handler that interrupted it). */
+MT_HIDDEN void trace_finish_if_free(void);
 MT_HIDDEN void trace_fork_child(struct mt_tbuf *own);
 
 /* Write out tb's main stream (it is full, or the thread is leaving). */

@@ -6,7 +6,9 @@
 # full disk leave a readable trace; trace directories that must be refused
 # are (an existing trace, a symbolic link, a file); damaged traces get an
 # error naming the file and offset; a command that execs keeps a file for
-# each image.
+# each image; a program that leaves through _exit (after vfork children
+# that do too) has a complete trace; event times come from memtop's clock
+# page, or the clock when that page stands still.
 . "$(dirname "$0")/lib.sh"
 
 D="$WORK/t1"
@@ -322,6 +324,26 @@ all_sums=$(pprof_totals "$WORK/all.pb.gz")
 all_sums=${all_sums#* }
 check "pprof: alloc_objects and alloc_space = the JSON report's allocs and bytes (rates 1)" \
 	"$all_sums" "$(q "$WORK/all-report.json" "'%d %d' % (s['totals']['allocs'], s['totals']['bytes_allocated'])")"
+# ---------------------------------------------------------------- _exit
+# A program that leaves through _exit skips the destructors: the collector
+# writes its trace out all the same (the last events, the end record), but
+# not from a vfork child, which would end its parent's trace instead.
+"$MEMTOP" --batch --json -o "$WORK/lv.json" --trace "$WORK/lv" -- "$PROGS/leaver" 1000 \
+	> "$WORK/lv.out" 2> /dev/null
+check "_exit: the program's own count" "$(cat "$WORK/lv.out")" "LEAVER allocs=3000"
+"$MEMTOP" report --json -o "$WORK/lvr.json" "$WORK/lv" 2> "$WORK/lvr.err"
+check "_exit: the report has nothing to warn about" "$(cat "$WORK/lvr.err")" ""
+for k in allocs frees bytes_allocated bytes_freed live_bytes; do
+	check "_exit after vfork children: totals.$k round trip" \
+		"$(q "$WORK/lvr.json" "s['totals']['$k']")" "$(q "$WORK/lv.json" "s['totals']['$k']")"
+done
+check "_exit: the trace is complete" \
+	"$(q "$WORK/lvr.json" "len(s['trace']['processes']) == 1 and s['trace']['processes'][0]['complete']")" true
+# dash leaves through _exit
+"$MEMTOP" --batch -o /dev/null --trace "$WORK/dash" -- sh -c 'ls / > /dev/null' 2> /dev/null
+"$MEMTOP" report -o /dev/null "$WORK/dash" 2> "$WORK/dash.err"
+check "_exit: sh's trace is complete" "$(cat "$WORK/dash.err")" ""
+
 # ---------------------------------------------------------------- the clock page
 # While it traces, memtop keeps the time in /dev/shm/memtop-clock.PID for
 # the collector (shm_layout.h); it is gone afterwards.  Event times taken
