@@ -293,8 +293,11 @@ static inline unsigned char *mt_put_varint_wide(unsigned char *p, uint64_t v)
 	uint32_t x = (uint32_t)v;
 	uint32_t w = (x & 0x7fu) | ((x << 1) & 0x7f00u) | ((x << 2) & 0x7f0000u) |
 		     ((x << 3) & 0x7f000000u);
-	unsigned len = 1u + (x >= (1u << 7)) + (x >= (1u << 14)) + (x >= (1u << 21));
-	w |= 0x80808080u & ((1u << (8 * (len - 1))) - 1u);
+	/* groups: ceil(bits / 7) for 1 to 28 bits, as a multiply and shift;
+	 * continuation bits on all but the last */
+	unsigned bits = 32u - (unsigned)__builtin_clz(x | 1u);
+	unsigned len = ((bits + 6u) * 37u) >> 8;
+	w |= 0x808080u >> (32u - 8u * len);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 	w = __builtin_bswap32(w);
 #endif

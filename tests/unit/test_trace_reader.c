@@ -792,6 +792,14 @@ static void test_varint_wide(void **state)
 			assert_true(back == v);
 		}
 	}
+	/* every value of the two-group path and past it, byte for byte */
+	for (uint64_t v = 0; v < (1u << 15); v++) {
+		unsigned char a[16], b[16 + 4];
+		size_t na = (size_t)(mt_put_varint(a, v) - a);
+		size_t nb = (size_t)(mt_put_varint_wide(b, v) - b);
+		assert_int_equal(na, nb);
+		assert_memory_equal(a, b, na);
+	}
 	/* pointer deltas (version 2): round trip; aligned ones are shorter */
 	int64_t deltas[] = { 0, 16, -16, 32, 8, -8, 1, -1, 15, 4096, -40960, 40976,
 			     (int64_t)1 << 46, -((int64_t)1 << 46), ((int64_t)1 << 47) + 3 };
