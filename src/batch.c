@@ -477,8 +477,8 @@ static void text_stacks(struct batch *self, const struct session *s, bool summar
 	for (size_t i = 0; i < s->ntop && i < max; i++) {
 		const struct stack_stat *st = &s->top_stacks[i];
 		char a[32], b[32], c[32];
-		fprintf(f, "  #%zu  %s in %s allocs, %s live  (%llu samples)\n", i + 1,
-			format_bytes(a, sizeof(a), (int64_t)llround(st->bytes_est)),
+		fprintf(f, "  #%zu  stack %u: %s in %s allocs, %s live  (%llu samples)\n", i + 1,
+			(unsigned)st->id, format_bytes(a, sizeof(a), (int64_t)llround(st->bytes_est)),
 			format_count(b, sizeof(b), st->allocs_est),
 			format_bytes(c, sizeof(c), (int64_t)llround(st->live_bytes_est)),
 			(unsigned long long)st->samples);

@@ -160,7 +160,8 @@ static const char *who(char *buf, size_t len, const struct thread_stat *t)
 	return buf;
 }
 
-/* The innermost frame of a stack, or "stack #ID" when it has no symbols. */
+/* "stack ID" and its innermost frame when it has symbols (lists show
+ * the same id next to their "#rank"). */
 static const char *stack_name(char *buf, size_t len, const struct session *s, uint32_t id)
 {
 	size_t depth = 0;
@@ -169,9 +170,9 @@ static const char *stack_name(char *buf, size_t len, const struct session *s, ui
 	if (frames && depth > 0 && frames[0] && frames[0][0]) {
 		char frame[FRAME_SHOWN + 1];
 		format_sanitize(frame, sizeof(frame), frames[0], strlen(frames[0]));
-		snprintf(buf, len, "stack #%u (%s)", (unsigned)id, frame);
+		snprintf(buf, len, "stack %u (%s)", (unsigned)id, frame);
 	} else {
-		snprintf(buf, len, "stack #%u", (unsigned)id);
+		snprintf(buf, len, "stack %u", (unsigned)id);
 	}
 	return buf;
 }

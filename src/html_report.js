@@ -821,7 +821,7 @@ function stackHead(st, k) {
 	let sizes = 'n/a';
 	if (num(st.min_size) && num(st.max_size))
 		sizes = st.min_size === st.max_size ? fmtBytes(st.min_size) : fmtBytes(st.min_size) + ' to ' + fmtBytes(st.max_size);
-	return '#' + (k + 1) + '  ' + fmtBytes(st.bytes_est) + ' in ' + fmtCount(st.allocs_est) + ' allocations, ' +
+	return '#' + (k + 1) + '  stack ' + st.id + ': ' + fmtBytes(st.bytes_est) + ' in ' + fmtCount(st.allocs_est) + ' allocations, ' +
 		fmtBytes(st.live_bytes_est) + ' still live \u00b7 ' + st.samples + ' samples \u00b7 sizes ' + sizes;
 }
 

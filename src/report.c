@@ -1805,8 +1805,8 @@ static void text_analyses(FILE *f, const struct report *self, const struct proc 
 	size_t n;
 	struct group *g = groups(p, 0, &n);
 	for (size_t i = 0; g && i < n && i < TEXT_LIST; i++) {
-		fprintf(f, "  #%zu  %llu sampled block%s, %s (estimated %s blocks, %s) from:\n", i + 1,
-			(unsigned long long)g[i].n, g[i].n == 1 ? "" : "s",
+		fprintf(f, "  #%zu  stack %u: %llu sampled block%s, %s (estimated %s blocks, %s) from:\n",
+			i + 1, (unsigned)g[i].id, (unsigned long long)g[i].n, g[i].n == 1 ? "" : "s",
 			format_bytes(a, sizeof(a), (int64_t)g[i].bytes),
 			format_count(b, sizeof(b), g[i].n_est),
 			format_bytes(c, sizeof(c), (int64_t)llround(g[i].bytes_est)));
@@ -1831,8 +1831,8 @@ static void text_analyses(FILE *f, const struct report *self, const struct proc 
 	text_threads_of(f, p, 1);
 	g = groups(p, 1, &n);
 	for (size_t i = 0; g && i < n && i < 3; i++) {
-		fprintf(f, "  #%zu  about %s temporary allocations from:\n", i + 1,
-			format_count(a, sizeof(a), g[i].n_est));
+		fprintf(f, "  #%zu  stack %u: about %s temporary allocations from:\n", i + 1,
+			(unsigned)g[i].id, format_count(a, sizeof(a), g[i].n_est));
 		text_frames(f, s, g[i].id);
 	}
 	free(g);

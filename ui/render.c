@@ -724,8 +724,8 @@ static int draw_stacks(struct frame *f, int y, int rows, const struct thread_sta
 	for (size_t i = 0; i < t->ntop && y < end; i++) {
 		const struct stack_stat *st = &t->top_stacks[i];
 		char line[300], a[FORMAT_LEN], b[FORMAT_LEN], c[FORMAT_LEN];
-		snprintf(line, sizeof(line), "#%zu  %s allocated, %s allocs, %s live (%llu samples)",
-			 i + 1, format_bytes(a, sizeof(a), (int64_t)llround(st->bytes_est)),
+		snprintf(line, sizeof(line), "#%zu  stack %u: %s allocated, %s allocs, %s live (%llu samples)",
+			 i + 1, (unsigned)st->id, format_bytes(a, sizeof(a), (int64_t)llround(st->bytes_est)),
 			 format_count(b, sizeof(b), st->allocs_est),
 			 format_bytes(c, sizeof(c), (int64_t)llround(st->live_bytes_est)),
 			 (unsigned long long)st->samples);

@@ -71,6 +71,9 @@ check "twosites report: exit status" "$?" 0
 big="[g for g in s['leaks']['by_stack'] if g['frames'] and g['frames'][0].startswith('big_few ')][0]"
 check "leak: 50 blocks never freed, from big_few" "$(q "$WORK/rep2.json" "$big['blocks']")" 50
 check "leak: 50 x 40000 bytes" "$(q "$WORK/rep2.json" "$big['bytes']")" 2000000
+"$MEMTOP" report "$D2" > "$WORK/rep2.txt" 2> /dev/null
+check "leak: the text names the stack as the JSON does" \
+	"$(grep -c "^  #[0-9]*  stack $(q "$WORK/rep2.json" "$big['stack_id']"): 50 sampled blocks" "$WORK/rep2.txt")" 1
 check "leak: the bigsite thread holds them" \
 	"$(q "$WORK/rep2.json" "[t['blocks'] for t in s['leaks']['threads'] if t['name'] == 'bigsite']")" "[50]"
 check "temporary: small_many's blocks are freed at once" \

@@ -260,7 +260,7 @@ static void test_small_churn_stack(void **state)
 	assert_non_null(b);
 	assert_int_equal(b->stack_id, 7);
 	assert_near(b->severity, 0.2);         /* 100k over 10 s: 10k/s */
-	assert_contains(b->description, "stack #7");
+	assert_contains(b->description, "stack 7");
 	assert_contains(b->description, "thread 'parser' (tid 21)");
 	assert_contains(b->description, "10.0k/s allocations");
 	assert_contains(b->description, "average request 64 B");
@@ -282,7 +282,7 @@ static void test_small_churn_stack(void **state)
 	assert_non_null(b);
 	assert_int_equal(b->stack_id, 9);
 	assert_near(b->severity, 0.6);         /* 100k/s */
-	assert_contains(b->description, "stack #9 in the process");
+	assert_contains(b->description, "stack 9 in the process");
 	f->s.ntop = 0;
 
 	/* Just below: rate, sample count, average size. */
@@ -353,7 +353,7 @@ static void test_leak_growth(void **state)
 	n = detect(f, 0);
 	b = find(f, n, "leak-growth", 31);
 	assert_int_equal(b->stack_id, 4);
-	assert_contains(b->description, "most live bytes from stack #4 (about 879 KiB)");
+	assert_contains(b->description, "most live bytes from stack 4 (about 879 KiB)");
 	assert_int_equal(find(f, n, "leak-growth", 0)->stack_id, BOTTLENECK_NO_STACK);
 
 	/* Faster growth, higher severity: 100 MiB/s is 0.2 + 0.2 * 5. */

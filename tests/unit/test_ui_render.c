@@ -263,7 +263,7 @@ static void test_focus(void **state)
 	s.threads[2].top_stacks = &top;
 	s.threads[2].ntop = 1;
 	render_frame(c, &in, &geom);
-	assert_true(has("#1  29.3 KiB allocated, 3.0k allocs, 800 B live (30 samples)"));
+	assert_true(has("#1  stack 999: 29.3 KiB allocated, 3.0k allocs, 800 B live (30 samples)"));
 	s.threads[2].top_stacks = NULL;
 	s.threads[2].ntop = 0;
 }
