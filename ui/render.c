@@ -391,7 +391,7 @@ static void draw_rankings(struct frame *f)
 	static const struct column cols[] = {
 		{ "#", 4, SORT_COUNT }, { "TID", 8, SORT_COUNT }, { "NAME", 0, SORT_COUNT },
 		{ "ALLOCS", 8, SORT_ALLOCS }, { "ALLOC/S", 9, SORT_COUNT },
-		{ "BYTES", 9, SORT_BYTES }, { "LIVE", 9, SORT_LIVE }, { "CPU%", 6, SORT_CPU },
+		{ "BYTES", 10, SORT_BYTES }, { "LIVE", 10, SORT_LIVE }, { "CPU%", 6, SORT_CPU },
 		{ "EFF%", 6, SORT_EFFICIENCY }, { "ALERT", 7, SORT_COUNT },
 	};
 	const int ncols = (int)(sizeof(cols) / sizeof(*cols));

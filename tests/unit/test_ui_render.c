@@ -164,6 +164,22 @@ static void test_rankings_follow_sort_key(void **state)
 	render_frame(c, &in, &geom);
 	assert_non_null(strstr(canvas_row_text(c, first, row, sizeof(row)), "big-live"));
 	assert_int_equal(geom.grid.cols, 1);
+
+	/* A thread that frees more than it allocates (a consumer) has negative
+	 * live bytes: the widest figures still keep a space between columns. */
+	struct thread_stat saved = s.threads[2];
+	s.threads[2].c.bytes_allocated = 291ull << 20;
+	s.threads[2].c.usable_allocated = 300ull << 20;
+	s.threads[2].c.usable_freed = (300ull << 20) + (44ull << 20);
+	st.sort = SORT_BYTES;
+	threadlist_build(list, &s, st.sort, NULL);
+	render_frame(c, &in, &geom);
+	canvas_row_text(c, first, row, sizeof(row));
+	assert_non_null(strstr(row, "cpu-spin"));
+	assert_non_null(strstr(row, " 291 MiB -44.0 MiB "));
+	s.threads[2] = saved;
+	st.sort = SORT_LIVE;
+	threadlist_build(list, &s, st.sort, NULL);
 }
 
 static void test_patterns(void **state)
