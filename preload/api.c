@@ -346,8 +346,9 @@ static int replay(const char *path, int32_t tid, struct replayed *out)
 	int err = 0;
 	struct mt_trace_header h;
 	memcpy(&h, base, sizeof(h));
+	/* written by this collector just now: its own version */
 	if (memcmp(h.magic, MT_TRACE_MAGIC, sizeof(h.magic)) != 0 || h.header_size < sizeof(h) ||
-	    h.header_size > size) {
+	    h.header_size > size || h.version != MT_TRACE_VERSION) {
 		munmap((void *)base, size);
 		return EPROTO;
 	}
@@ -371,50 +372,95 @@ static int replay(const char *path, int32_t tid, struct replayed *out)
 		}
 		memcpy(&e, p, sizeof(e));
 		p += sizeof(e);
+		/* each block starts afresh (trace_format.h, version 3) */
+		struct mt_ucache uc;
+		memset(&uc, 0, sizeof(uc));
+		uint64_t prev = 0;
 		for (uint32_t i = 0; i < e.count && !err; i++) {
-			uint64_t v[6] = { 0 };
-			unsigned nv;
 			if (p >= end) {
 				err = EPROTO;
 				break;
 			}
 			unsigned op = *p++;
-			switch (op & MT_EV_OP_MASK) {
-			case MT_EV_ALLOC: nv = (op & MT_EVF_ALIGN) ? 5 : 4; break;
-			case MT_EV_FREE: nv = 3; break;
-			case MT_EV_REALLOC: nv = 6; break;
-			case MT_EV_REALLOC_FREE: nv = 3; break;
-			case MT_EV_FAILED: nv = 2; break;
-			default: err = EPROTO; continue;
+			bool implied = (op & MT_EVF_IMPLIED) != 0;
+			uint64_t dt, a = 0, d2 = 0, req = 0, x = 0, old = 0, skip, cached = 0;
+			if ((op & MT_EVF_TIME) && mt_get_varint(&p, end, &dt) != 0)
+				err = EPROTO;
+			unsigned kind = op & MT_EV_OP_MASK3;
+			/* the fields of the op (trace_format.h), in order */
+			uint64_t *f[5] = { NULL };
+			unsigned nf = 0;
+			switch (kind) {
+			case MT_EV_ALLOC:
+				f[nf++] = &a, f[nf++] = &req;
+				if (!implied)
+					f[nf++] = &x;
+				if (op & MT_EVF_ALIGN)
+					f[nf++] = &skip;
+				break;
+			case MT_EV_FREE:
+				f[nf++] = &a;
+				if (!implied)
+					f[nf++] = &x;
+				break;
+			case MT_EV_REALLOC:
+				f[nf++] = &a, f[nf++] = &d2, f[nf++] = &req;
+				if (!implied)
+					f[nf++] = &x;
+				f[nf++] = &old;
+				break;
+			case MT_EV_REALLOC_FREE:
+				f[nf++] = &a, f[nf++] = &old;
+				break;
+			case MT_EV_FAILED:
+				f[nf++] = &req;
+				break;
+			default:
+				err = EPROTO;
+				break;
 			}
-			/* v[0] is the time delta (when there is one), then the
-			 * fields of the op */
-			for (unsigned k = (op & MT_EVF_TIME) ? 0 : 1; k < nv && !err; k++)
-				if (mt_get_varint(&p, end, &v[k]) != 0)
+			for (unsigned k = 0; k < nf && !err; k++)
+				if (mt_get_varint(&p, end, f[k]) != 0)
 					err = EPROTO;
-			uint64_t skip;
 			if (!err && (op & MT_EVF_SAMPLED) &&
 			    (mt_get_varint(&p, end, &skip) != 0 || mt_get_varint(&p, end, &skip) != 0))
 				err = EPROTO;
 			if (err)
 				break;
-			switch (op & MT_EV_OP_MASK) {
+			uint64_t ptr = prev + (uint64_t)mt_ptr_delta(a), usable;
+			switch (kind) {
 			case MT_EV_ALLOC:
-				live += (int64_t)(v[2] + v[3]);
+				usable = implied ? mt_std_usable(req) : req + x;
+				mt_ucache_put(&uc, ptr, usable);
+				live += (int64_t)usable;
 				allocs++;
+				prev = ptr;
 				break;
 			case MT_EV_FREE:
-				live -= (int64_t)mt_usable_size(v[2]);
+				if (!mt_ucache_take(&uc, ptr, &cached) && implied) {
+					err = EPROTO;
+					break;
+				}
+				live -= (int64_t)(implied ? cached : mt_usable_size(x));
 				frees++;
+				prev = ptr;
 				break;
-			case MT_EV_REALLOC:
-				live += (int64_t)(v[3] + v[4]) - (int64_t)mt_usable_size(v[5]);
+			case MT_EV_REALLOC: {
+				uint64_t np = ptr + (uint64_t)mt_ptr_delta(d2);
+				usable = implied ? mt_std_usable(req) : req + x;
+				mt_ucache_take(&uc, ptr, &cached);
+				mt_ucache_put(&uc, np, usable);
+				live += (int64_t)usable - (int64_t)mt_usable_size(old);
 				allocs++;
 				frees++;
+				prev = np;
 				break;
+			}
 			case MT_EV_REALLOC_FREE:
-				live -= (int64_t)mt_usable_size(v[2]);
+				mt_ucache_take(&uc, ptr, &cached);
+				live -= (int64_t)mt_usable_size(old);
 				frees++;
+				prev = ptr;
 				break;
 			default:
 				break;

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "clock.h"
 #include "trace_format.h"
@@ -29,6 +30,7 @@ struct mt_tstream {
 	uint32_t used, count;
 	uint64_t base_ticks, last_ticks;
 	uint64_t prev_ptr;
+	struct mt_ucache uc;         /* the block's allocations (trace_format.h) */
 };
 
 /* One thread's buffers; never unmapped (the process-end flush may read
@@ -99,6 +101,8 @@ trace_encode(struct mt_tstream *st, unsigned char *buf, unsigned op, uint64_t a,
 		st->base_ticks = now;
 		st->last_ticks = now;
 		st->prev_ptr = 0;
+		/* a block is read on its own: its table starts empty */
+		memset(&st->uc, 0, sizeof(st->uc));
 	}
 	/* Two sources (the page lags the clock by up to a period): a stream's
 	 * times never go back. */
@@ -112,28 +116,56 @@ trace_encode(struct mt_tstream *st, unsigned char *buf, unsigned op, uint64_t a,
 	uint64_t dt = now - st->last_ticks;
 	if (dt)
 		op |= MT_EVF_TIME;
+	/* usable sizes the reader can tell (version 3), and the table of the
+	 * block's allocations kept as the reader keeps it */
+	uint64_t cached;
+	switch (op & MT_EV_OP_MASK3) {
+	case MT_EV_ALLOC:
+		if (usable == mt_std_usable(size))
+			op |= MT_EVF_IMPLIED;
+		mt_ucache_put(&st->uc, a, usable);
+		break;
+	case MT_EV_FREE:
+		if (mt_ucache_take(&st->uc, a, &cached) && cached == usable)
+			op |= MT_EVF_IMPLIED;
+		break;
+	case MT_EV_REALLOC:
+		mt_ucache_take(&st->uc, a, &cached);
+		if (usable == mt_std_usable(size))
+			op |= MT_EVF_IMPLIED;
+		mt_ucache_put(&st->uc, b, usable);
+		break;
+	case MT_EV_REALLOC_FREE:
+		mt_ucache_take(&st->uc, a, &cached);
+		break;
+	default:
+		break;
+	}
 	*p++ = (unsigned char)op;
 	if (dt)
 		p = mt_put_varint_wide(p, dt);
-	switch (op & MT_EV_OP_MASK) {
+	switch (op & MT_EV_OP_MASK3) {
 	case MT_EV_ALLOC:
 		p = mt_put_varint_wide(p, mt_ptr_code((int64_t)(a - st->prev_ptr)));
 		p = mt_put_varint_wide(p, size);
-		p = mt_put_varint_wide(p, usable - size);
+		if (!(op & MT_EVF_IMPLIED))
+			p = mt_put_varint_wide(p, usable - size);
 		if (op & MT_EVF_ALIGN)
 			p = mt_put_varint_wide(p, extra);
 		st->prev_ptr = a;
 		break;
 	case MT_EV_FREE:
 		p = mt_put_varint_wide(p, mt_ptr_code((int64_t)(a - st->prev_ptr)));
-		p = mt_put_varint_wide(p, mt_usable_code(usable));
+		if (!(op & MT_EVF_IMPLIED))
+			p = mt_put_varint_wide(p, mt_usable_code(usable));
 		st->prev_ptr = a;
 		break;
 	case MT_EV_REALLOC:
 		p = mt_put_varint_wide(p, mt_ptr_code((int64_t)(a - st->prev_ptr)));
 		p = mt_put_varint_wide(p, mt_ptr_code((int64_t)(b - a)));
 		p = mt_put_varint_wide(p, size);
-		p = mt_put_varint_wide(p, usable - size);
+		if (!(op & MT_EVF_IMPLIED))
+			p = mt_put_varint_wide(p, usable - size);
 		p = mt_put_varint_wide(p, mt_usable_code(extra));
 		st->prev_ptr = b;
 		break;

@@ -28,6 +28,10 @@
  *   MT_EV_REALLOC_FREE  old ptr delta, old usable (realloc(p, 0))
  *   (version 2: pointer deltas as mt_ptr_code, the usable sizes of freed
  *   blocks as mt_usable_code; version 1: zigzag and plain)
+ *   (version 3, MT_EVF_IMPLIED: ALLOC and REALLOC leave out usable - size,
+ *   the usable size being mt_std_usable(size); FREE leaves out the usable
+ *   size, the one its block was allocated with earlier in the block's
+ *   stream, which both sides keep in a struct mt_ucache)
  *   MT_EV_FAILED  size (the request that returned NULL)
  *   then, with MT_EVF_SAMPLED: stack id, weight (units of 1/MT_WEIGHT_ONE)
  *
@@ -42,7 +46,7 @@
 #include <string.h>
 
 #define MT_TRACE_MAGIC        "MTTRACE\x01"
-#define MT_TRACE_VERSION      2u
+#define MT_TRACE_VERSION      3u
 #define MT_TRACE_VERSION_MIN  1u   /* the oldest a reader still reads */
 #define MT_TRACE_FILE_FMT     "trace.%d.mtt"
 /* The second and later images of a pid (after exec(2), or a pid used again
@@ -160,7 +164,9 @@ enum mt_event_op {
 	MT_EV_REALLOC_FREE = 4,
 	MT_EV_FAILED = 5,
 };
-#define MT_EV_OP_MASK    0x0fu
+#define MT_EV_OP_MASK    0x0fu   /* versions 1 and 2 */
+#define MT_EV_OP_MASK3   0x07u   /* version 3 */
+#define MT_EVF_IMPLIED   0x08u   /* version 3: a usable size left out (above) */
 #define MT_EVF_SAMPLED   0x10u
 #define MT_EVF_ALIGN     0x20u
 #define MT_EVF_CALLOC    0x40u
@@ -348,6 +354,59 @@ static inline uint64_t mt_usable_code(uint64_t u)
 static inline uint64_t mt_usable_size(uint64_t code)
 {
 	return (code & 1) ? code >> 1 : ((code >> 1) << 4) | 8;
+}
+
+/*
+ * Version 3's usable sizes that need not be written.  An allocation's is
+ * most often glibc's for its request on 64-bit systems: the request plus 8
+ * rounded up to 16, at least 32, less 8 (a block from mmap, an aligned one
+ * or another allocator's may differ, and is then written).
+ */
+static inline uint64_t mt_std_usable(uint64_t size)
+{
+	if (size > (1ULL << 62))
+		return UINT64_MAX;
+	uint64_t n = (size + 8 + 15) & ~(uint64_t)15;
+	return (n < 32 ? 32 : n) - 8;
+}
+
+/*
+ * A freed block's is the one it was allocated with, if the allocation is
+ * in the same block of the same stream: writer and reader keep the same
+ * direct-mapped table of a stream's allocations, emptied at the start of
+ * every block, and update it alike on every event: ALLOC and REALLOC put
+ * the new block, FREE, REALLOC and REALLOC_FREE take the old one out
+ * (whether or not its size was left out).
+ */
+#define MT_UCACHE 256u
+struct mt_ucache {
+	struct {
+		uint64_t ptr;        /* 0: empty */
+		uint64_t usable;
+	} e[MT_UCACHE];
+};
+
+static inline unsigned mt_ucache_slot(uint64_t p)
+{
+	return (unsigned)((p >> 4) ^ (p >> 12)) & (MT_UCACHE - 1);
+}
+
+static inline void mt_ucache_put(struct mt_ucache *c, uint64_t p, uint64_t usable)
+{
+	unsigned k = mt_ucache_slot(p);
+	c->e[k].ptr = p;
+	c->e[k].usable = usable;
+}
+
+/* Takes p out; true and its usable size if it was there. */
+static inline int mt_ucache_take(struct mt_ucache *c, uint64_t p, uint64_t *usable)
+{
+	unsigned k = mt_ucache_slot(p);
+	if (p == 0 || c->e[k].ptr != p)
+		return 0;
+	c->e[k].ptr = 0;
+	*usable = c->e[k].usable;
+	return 1;
 }
 
 /* Reads a varint from [*p, end); 0 and *p advanced, or -1 if truncated. */

@@ -1150,6 +1150,8 @@ struct cursor {
 	bool have;
 	bool version1;                /* every event has its dt, pointer deltas
 				       * and usable sizes are plain (zigzag) */
+	bool version3;                /* usable sizes may be left out */
+	struct mt_ucache uc;          /* version 3: the block's allocations */
 };
 
 struct merge {
@@ -1189,6 +1191,8 @@ static bool load_block(struct merge *m, struct cursor *c)
 		c->left = c->count = ref->count;
 		c->ticks = ref->base_ticks;
 		c->prev = 0;
+		if (c->version3)
+			memset(&c->uc, 0, sizeof(c->uc));
 		c->block_off = ref->offset - sizeof(struct mt_trace_block);
 		c->ev.thread = ref->thread;
 		c->ev.nested = ref->nested;
@@ -1218,6 +1222,9 @@ static inline uint64_t usable_of(const struct cursor *c, uint64_t code)
 	return c->version1 ? code : mt_usable_size(code);
 }
 
+static int decode3(struct cursor *c, unsigned char opb);
+static int sample_of(struct cursor *c);
+
 /* Decode one event at c->p: 0, or -1 if it does not decode. */
 static int decode(struct cursor *c)
 {
@@ -1227,6 +1234,8 @@ static int decode(struct cursor *c)
 	if (*p >= end)
 		return -1;
 	unsigned char opb = *(*p)++;
+	if (c->version3)
+		return decode3(c, opb);
 	e->op = opb & MT_EV_OP_MASK;
 	e->flags = opb & (unsigned char)~(MT_EV_OP_MASK | MT_EVF_TIME);
 	dt = 0;
@@ -1281,9 +1290,86 @@ static int decode(struct cursor *c)
 	default:
 		return -1;
 	}
+	return sample_of(c);
+}
+
+/* Version 3 (trace_format.h): usable sizes may be implied, and the block's
+ * table of allocations is kept as the writer kept it. */
+static int decode3(struct cursor *c, unsigned char opb)
+{
+	const unsigned char **p = &c->p, *end = c->end;
+	struct trace_event *e = &c->ev;
+	uint64_t dt = 0, a, b, x = 0, cached = 0;
+	bool implied = (opb & MT_EVF_IMPLIED) != 0;
+	e->op = opb & MT_EV_OP_MASK3;
+	e->flags = opb & (unsigned char)~(MT_EV_OP_MASK3 | MT_EVF_IMPLIED | MT_EVF_TIME);
+	if ((opb & MT_EVF_TIME) && varint(p, end, &dt))
+		return -1;
+	c->ticks += dt;
+	e->ticks = c->ticks;
+	e->ptr = e->new_ptr = e->size = e->usable = e->old_usable = e->align = 0;
+	e->stack_id = 0;
+	e->weight = 0;
+	switch (e->op) {
+	case MT_EV_ALLOC:
+		if (varint(p, end, &a) || varint(p, end, &e->size) ||
+		    (!implied && varint(p, end, &x)))
+			return -1;
+		e->ptr = c->prev + mt_ptr_delta(a);
+		e->usable = implied ? mt_std_usable(e->size) : e->size + x;
+		if ((e->flags & MT_EVF_ALIGN) && varint(p, end, &e->align))
+			return -1;
+		mt_ucache_put(&c->uc, e->ptr, e->usable);
+		c->prev = e->ptr;
+		break;
+	case MT_EV_FREE:
+		if (varint(p, end, &a) || (!implied && varint(p, end, &x)))
+			return -1;
+		e->ptr = c->prev + mt_ptr_delta(a);
+		bool known = mt_ucache_take(&c->uc, e->ptr, &cached);
+		if (implied && !known)
+			return -1;
+		e->usable = implied ? cached : mt_usable_size(x);
+		c->prev = e->ptr;
+		break;
+	case MT_EV_REALLOC:
+		if (varint(p, end, &a) || varint(p, end, &b) || varint(p, end, &e->size) ||
+		    (!implied && varint(p, end, &x)) || varint(p, end, &e->old_usable))
+			return -1;
+		e->old_usable = mt_usable_size(e->old_usable);
+		e->ptr = c->prev + mt_ptr_delta(a);
+		e->new_ptr = e->ptr + mt_ptr_delta(b);
+		e->usable = implied ? mt_std_usable(e->size) : e->size + x;
+		mt_ucache_take(&c->uc, e->ptr, &cached);
+		mt_ucache_put(&c->uc, e->new_ptr, e->usable);
+		c->prev = e->new_ptr;
+		break;
+	case MT_EV_REALLOC_FREE:
+		if (implied || varint(p, end, &a) || varint(p, end, &e->old_usable))
+			return -1;
+		e->old_usable = mt_usable_size(e->old_usable);
+		e->ptr = c->prev + mt_ptr_delta(a);
+		mt_ucache_take(&c->uc, e->ptr, &cached);
+		c->prev = e->ptr;
+		break;
+	case MT_EV_FAILED:
+		if (implied || varint(p, end, &e->size))
+			return -1;
+		break;
+	default:
+		return -1;
+	}
+	return sample_of(c);
+}
+
+/* The sample that may follow an event. */
+static int sample_of(struct cursor *c)
+{
+	struct trace_event *e = &c->ev;
 	if (e->flags & MT_EVF_SAMPLED) {
 		uint64_t id;
-		if (varint(p, end, &id) || varint(p, end, &e->weight) || id > UINT32_MAX)
+		if (varint(&c->p, c->end, &id) || varint(&c->p, c->end, &e->weight) ||
+		    id > UINT32_MAX)
 			return -1;
 		e->stack_id = (uint32_t)id;
 	}
@@ -1569,6 +1655,7 @@ void trace_reader_events(trace_reader *self, size_t i, const struct trace_visito
 		oom = !cs;
 		for (size_t s = 0; !oom && s < ncs; s++) {
 			cs[s].version1 = f->hdr.version == 1;
+			cs[s].version3 = f->hdr.version >= 3;
 			oom = !(cs[s].blocks = malloc(counts[s] * sizeof(size_t)));
 		}
 		for (size_t k = 0; !oom && k < f->nev; k++)

@@ -332,7 +332,7 @@ static void read_trace(const char *path, int32_t tid, struct trace_counts *tc)
 			unsigned op = *p++;
 			unsigned fields;
 			uint64_t v;
-			switch (op & MT_EV_OP_MASK) {
+			switch (op & MT_EV_OP_MASK3) {
 			case MT_EV_ALLOC: tc->allocs++; fields = (op & MT_EVF_ALIGN) ? 4 : 3; break;
 			case MT_EV_FREE: tc->frees++; fields = 2; break;
 			case MT_EV_REALLOC: tc->reallocs++; fields = 5; break;
@@ -340,7 +340,9 @@ static void read_trace(const char *path, int32_t tid, struct trace_counts *tc)
 			case MT_EV_FAILED: tc->failed++; fields = 1; break;
 			default: fail_msg("event op %u", op); return;
 			}
-			/* the time delta (if the clock moved), the sample */
+			/* a usable size left out (version 3), the time delta (if the
+			 * clock moved), the sample */
+			fields -= (op & MT_EVF_IMPLIED) ? 1 : 0;
 			fields += ((op & MT_EVF_TIME) ? 1 : 0) + ((op & MT_EVF_SAMPLED) ? 2 : 0);
 			for (unsigned k = 0; k < fields; k++)
 				assert_int_equal(mt_get_varint(&p, end, &v), 0);

@@ -655,6 +655,112 @@ static void test_flipped_bytes(void **state)
 	free(t.b);
 }
 
+/* Version 3: usable sizes left out where the reader can tell them (glibc's
+ * for the request; a free's from its allocation earlier in the block), on
+ * both sides the same table, emptied with every block. */
+static void test_implied_usable(void **state)
+{
+	(void)state;
+	assert_int_equal(mt_std_usable(0), 24);
+	assert_int_equal(mt_std_usable(24), 24);
+	assert_int_equal(mt_std_usable(25), 40);
+	assert_int_equal(mt_std_usable(1000), 1000);
+	assert_int_equal(mt_std_usable(1001), 1016);
+	assert_true(mt_std_usable(UINT64_MAX) == UINT64_MAX);
+	struct tb t = { 0 };
+	header(&t, 9, 0, MT_TRACE_VERSION);
+	thread_rec(&t, 9, MT_THREAD_START, 0, "main", 1000, 0);
+	struct evw *w = calloc(1, sizeof(*w));
+	assert_non_null(w);
+	ev(w, MT_EV_ALLOC, 0x1000, 0, 100, 104, 0, 0, 0, 10);     /* glibc's: implied */
+	assert_true(w->buf[0] & MT_EVF_IMPLIED);
+	uint32_t before = w->st.used;
+	ev(w, MT_EV_ALLOC, 0x2000, 0, 100, 4096, 0, 0, 0, 10);    /* not glibc's */
+	assert_false(w->buf[before] & MT_EVF_IMPLIED);
+	before = w->st.used;
+	ev(w, MT_EV_FREE, 0x1000, 0, 0, 104, 0, 0, 0, 10);        /* from the table */
+	assert_true(w->buf[before] & MT_EVF_IMPLIED);
+	assert_int_equal(w->st.used - before, 3);                 /* op, pointer delta */
+	ev(w, MT_EV_FREE, 0x9000, 0, 0, 72, 0, 0, 0, 10);         /* never seen: written */
+	ev(w, MT_EV_REALLOC, 0x2000, 0x3000, 200, 200 + 8, 4096, 0, 0, 10);
+	ev(w, MT_EV_FREE, 0x3000, 0, 0, 208, 0, 0, 0, 10);        /* the realloc's block */
+	ev(w, MT_EV_ALLOC, 0x4000, 0, 50, 56, 0, 0, 0, 10);
+	flush(&t, 9, w, 0);
+	/* a new block: 0x4000's allocation is in the last one, its size written */
+	before = w->st.used;
+	ev(w, MT_EV_FREE, 0x4000, 0, 0, 56, 0, 0, 0, 11);
+	assert_false(w->buf[before] & MT_EVF_IMPLIED);
+	flush(&t, 9, w, 0);
+	free(w);
+	struct seen s;
+	char err[256];
+	trace_reader *r = read_buf("trace.9.mtt", t.b, t.n, &s, err, sizeof(err));
+	assert_non_null(r);
+	assert_int_equal(s.nwarnings, 0);
+	assert_int_equal(s.nev, 8);
+	uint64_t want_usable[8] = { 104, 4096, 104, 72, 208, 208, 56, 56 };
+	uint64_t want_ptr[8] = { 0x1000, 0x2000, 0x1000, 0x9000, 0x2000, 0x3000, 0x4000, 0x4000 };
+	for (int i = 0; i < 8; i++) {
+		assert_true(s.ev[i].usable == want_usable[i]);
+		assert_true(s.ev[i].ptr == want_ptr[i]);
+		assert_int_equal(s.ev[i].flags & MT_EVF_IMPLIED, 0);
+	}
+	assert_true(s.ev[4].new_ptr == 0x3000 && s.ev[4].old_usable == 4096);
+	trace_reader_free(r);
+	free(t.b);
+
+	/* A left-out size the reader cannot tell: the event does not decode. */
+	struct tb u = { 0 };
+	header(&u, 10, 0, MT_TRACE_VERSION);
+	unsigned char bad[][3] = {
+		{ MT_EV_FREE | MT_EVF_IMPLIED, 0x20, 0 },     /* freed block not in the table */
+		{ MT_EV_FAILED | MT_EVF_IMPLIED, 0x10, 0 },   /* nothing to leave out */
+		{ MT_EV_REALLOC_FREE | MT_EVF_IMPLIED, 0x20, 0x10 },
+	};
+	for (int i = 0; i < 3; i++) {
+		struct mt_tb_events e = { 0, 1, 0 };
+		block(&u, MT_TB_EVENTS, 10, &e, sizeof(e), bad[i], sizeof(bad[i]));
+	}
+	r = read_buf("trace.10.mtt", u.b, u.n, &s, err, sizeof(err));
+	assert_non_null(r);
+	assert_int_equal(s.nev, 0);
+	assert_int_equal(trace_reader_file(r, 0)->events_skipped, 3);
+	trace_reader_free(r);
+	free(u.b);
+}
+
+/* Files of version 2 (every usable size written, no table) are still
+ * read; there 0x08 is part of the op, so such a byte does not decode. */
+static void test_version2_file(void **state)
+{
+	(void)state;
+	struct tb t = { 0 };
+	header(&t, 11, 0, 2);
+	unsigned char ev2[64], *p = ev2;
+	*p++ = MT_EV_ALLOC;
+	p = mt_put_varint(p, mt_ptr_code(0x1000));
+	p = mt_put_varint(p, 100);
+	p = mt_put_varint(p, 4);                      /* usable - size */
+	*p++ = MT_EV_FREE;
+	p = mt_put_varint(p, mt_ptr_code(0));
+	p = mt_put_varint(p, mt_usable_code(104));
+	struct mt_tb_events e = { 0, 2, 0 };
+	block(&t, MT_TB_EVENTS, 11, &e, sizeof(e), ev2, (size_t)(p - ev2));
+	unsigned char nine[] = { MT_EV_ALLOC | 0x08, 0x20, 0x10 };
+	struct mt_tb_events e1 = { 0, 1, 0 };
+	block(&t, MT_TB_EVENTS, 11, &e1, sizeof(e1), nine, sizeof(nine));
+	struct seen s;
+	char err[256];
+	trace_reader *r = read_buf("trace.11.mtt", t.b, t.n, &s, err, sizeof(err));
+	assert_non_null(r);
+	assert_int_equal(s.nev, 2);
+	assert_true(s.ev[0].ptr == 0x1000 && s.ev[0].usable == 104 && s.ev[0].size == 100);
+	assert_true(s.ev[1].ptr == 0x1000 && s.ev[1].usable == 104);
+	assert_int_equal(trace_reader_file(r, 0)->events_skipped, 1);
+	trace_reader_free(r);
+	free(t.b);
+}
+
 /* An event block whose payload checks out but does not decode. */
 static void test_malformed_events(void **state)
 {
@@ -667,7 +773,7 @@ static void test_malformed_events(void **state)
 	w->st.count = 3;                        /* claims one more than it holds */
 	flush(&t, 8, w, 0);
 	ev(w, MT_EV_ALLOC, 0x300, 0, 8, 24, 0, 0, 0, 12);
-	w->buf[0] = 9;                          /* no such op */
+	w->buf[0] = 7;                          /* no such op */
 	flush(&t, 8, w, 0);
 	struct mt_tb_stack st = { .id = 1, .depth = 1000 };   /* more frames than bytes */
 	block(&t, MT_TB_STACK, 0, &st, sizeof(st), NULL, 0);
@@ -1132,6 +1238,8 @@ int main(void)
 		cmocka_unit_test(test_session_file),
 		cmocka_unit_test(test_clock_conversion),
 		cmocka_unit_test(test_times_never_go_back),
+		cmocka_unit_test(test_implied_usable),
+		cmocka_unit_test(test_version2_file),
 		cmocka_unit_test(test_tid_reuse),
 		cmocka_unit_test(test_large_file_merged),
 		cmocka_unit_test(test_header_check),
