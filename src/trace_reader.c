@@ -1222,8 +1222,8 @@ static inline uint64_t usable_of(const struct cursor *c, uint64_t code)
 	return c->version1 ? code : mt_usable_size(code);
 }
 
-static int decode3(struct cursor *c, unsigned char opb);
-static int sample_of(struct cursor *c);
+static inline __attribute__((always_inline)) int decode3(struct cursor *c, unsigned char opb);
+static inline __attribute__((always_inline)) int sample_of(struct cursor *c);
 
 /* Decode one event at c->p: 0, or -1 if it does not decode. */
 static int decode(struct cursor *c)
@@ -1295,7 +1295,7 @@ static int decode(struct cursor *c)
 
 /* Version 3 (trace_format.h): usable sizes may be implied, and the block's
  * table of allocations is kept as the writer kept it. */
-static int decode3(struct cursor *c, unsigned char opb)
+static inline __attribute__((always_inline)) int decode3(struct cursor *c, unsigned char opb)
 {
 	const unsigned char **p = &c->p, *end = c->end;
 	struct trace_event *e = &c->ev;
@@ -1363,7 +1363,7 @@ static int decode3(struct cursor *c, unsigned char opb)
 }
 
 /* The sample that may follow an event. */
-static int sample_of(struct cursor *c)
+static inline __attribute__((always_inline)) int sample_of(struct cursor *c)
 {
 	struct trace_event *e = &c->ev;
 	if (e->flags & MT_EVF_SAMPLED) {
@@ -1461,8 +1461,8 @@ static void direct_emit(void *ctx, const struct trace_event *e)
  * ring; each side waits only when the ring is full or empty.
  */
 #define PIPE_MIN_EVENTS 200000
-#define PIPE_BATCH      (1024 * sizeof(struct trace_event))   /* bytes */
-#define PIPE_BATCHES    4
+#define PIPE_BATCH      (512 * sizeof(struct trace_event))   /* bytes */
+#define PIPE_BATCHES    8
 
 /*
  * What crosses from one core to the other is most of a replay's cost, so
