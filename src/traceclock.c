@@ -4,8 +4,9 @@
  * One store per change of the coarse clock: a traced thread's copy of the
  * page's cache line is invalidated some 250 times a second, which costs
  * nothing next to the clock call per event it replaces.  The thread sleeps
- * MT_CLOCK_PERIOD_NS between readings, so the page is never more than that
- * behind the coarse clock (itself a kernel tick, 1 to 10 ms, behind time).
+ * MT_CLOCK_PERIOD_NS (4 ms) between readings, so the page is never more
+ * than that behind the coarse clock (itself a kernel tick, 1 to 10 ms,
+ * behind time).
  */
 #include "config.h"
 
