@@ -854,12 +854,20 @@ MT_EXPORT void *dlopen(const char *file, int mode)
  * counting does not need it.  glibc's execvp and execl call execve
  * inside libc, past this library, so each entry point has its own hook.
  */
-static void before_exec(void)
+/* Returns whether it marked the segment as about to be replaced (cleared
+ * by exec_failed when the exec returns). */
+static bool before_exec(void)
 {
 	struct mt_tls *t = &mt_tls;
+	bool marked = false;
+	/* not from a child of vfork: the segment is its parent's */
+	if (mt_hdr && (pid_t)mt_hdr->pid == getpid()) {
+		__atomic_store_n(&mt_hdr->exec_pending, 1, __ATOMIC_RELEASE);
+		marked = true;
+	}
 	if (!__atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED) || t->guard || !t->tb ||
 	    __atomic_load_n(&t->tb->busy, __ATOMIC_RELAXED))
-		return;
+		return marked;
 	int saved = errno;
 	t->guard++;
 	__atomic_store_n(&t->tb->busy, 1, __ATOMIC_RELAXED);
@@ -867,6 +875,14 @@ static void before_exec(void)
 	__atomic_store_n(&t->tb->busy, 0, __ATOMIC_RELAXED);
 	t->guard--;
 	errno = saved;
+	return marked;
+}
+
+/* The exec returned: it failed, and this program goes on. */
+static void exec_failed(bool marked)
+{
+	if (marked && mt_hdr)
+		__atomic_store_n(&mt_hdr->exec_pending, 0, __ATOMIC_RELEASE);
 }
 
 #define EXEC_NEXT(name, type)                                           \
@@ -889,36 +905,46 @@ typedef int (*fexecve_fn)(int, char *const[], char *const[]);
 MT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	EXEC_NEXT(execve, execve_fn)
-	before_exec();
-	return next_execve(path, argv, envp);
+	bool marked = before_exec();
+	int r = next_execve(path, argv, envp);
+	exec_failed(marked);
+	return r;
 }
 
 MT_EXPORT int execv(const char *path, char *const argv[])
 {
 	EXEC_NEXT(execv, execv_fn)
-	before_exec();
-	return next_execv(path, argv);
+	bool marked = before_exec();
+	int r = next_execv(path, argv);
+	exec_failed(marked);
+	return r;
 }
 
 MT_EXPORT int execvp(const char *file, char *const argv[])
 {
 	EXEC_NEXT(execvp, execv_fn)
-	before_exec();
-	return next_execvp(file, argv);
+	bool marked = before_exec();
+	int r = next_execvp(file, argv);
+	exec_failed(marked);
+	return r;
 }
 
 MT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	EXEC_NEXT(execvpe, execve_fn)
-	before_exec();
-	return next_execvpe(file, argv, envp);
+	bool marked = before_exec();
+	int r = next_execvpe(file, argv, envp);
+	exec_failed(marked);
+	return r;
 }
 
 MT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	EXEC_NEXT(fexecve, fexecve_fn)
-	before_exec();
-	return next_fexecve(fd, argv, envp);
+	bool marked = before_exec();
+	int r = next_fexecve(fd, argv, envp);
+	exec_failed(marked);
+	return r;
 }
 
 /* The list forms, as glibc builds them: the arguments up to the NULL

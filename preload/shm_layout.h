@@ -303,6 +303,11 @@ struct mt_shm_header {
 	/* written by registering threads (slow path only) */
 	uint32_t slots_used __attribute__((aligned(MT_CACHELINE)));
 	uint32_t slots_mapped;
+	/* set by a thread about to exec (cleared if the exec fails): /proc
+	 * may already show the new program under this process's tids, which
+	 * the reader must not take for these threads' names and times */
+	uint32_t exec_pending;
+	uint32_t _pad_exec;
 	struct mt_overflow overflow;
 
 	/* written by the reader only: the publication tick */

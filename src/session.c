@@ -450,6 +450,9 @@ static void update_threads(struct session *self, double dt)
 	size_t ntids = 0;
 	bool listed = !self->ended &&
 		      procstat_list_threads(self->procroot, self->pid, &tids, &ntids) == 0;
+	/* about to exec (or just done): /proc may show the next program
+	 * under these tids, whose name and CPU time are not these threads' */
+	bool exec_pending = __atomic_load_n(&self->seg.hdr->exec_pending, __ATOMIC_ACQUIRE) != 0;
 	uint32_t n = shm_segment_slot_count(&self->seg);
 	for (uint32_t i = 0; i < n; i++) {
 		struct thread_figures f;
@@ -468,8 +471,8 @@ static void update_threads(struct session *self, double dt)
 		t->from_live = f.from_live;
 		t->start_ns = f.start_ns;
 		t->end_ns = f.end_ns;
-		bool alive = listed && !self->seg.writer_gone && f.state != MT_SLOT_EXITED &&
-			     tid_listed(tids, ntids, f.tid);
+		bool alive = listed && !self->seg.writer_gone && !exec_pending &&
+			     f.state != MT_SLOT_EXITED && tid_listed(tids, ntids, f.tid);
 		t->exited = !alive;
 		if (!t->name[0] || f.state == MT_SLOT_EXITED)
 			snprintf(t->name, sizeof(t->name), "%s", f.name);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -138,6 +139,29 @@ static void test_segment_totals_and_rates(void **state)
 	 * no single thread, so memtop cannot claim it. */
 	assert_int_equal(s.totals.live_bytes, 10112 + 480 - 5000);
 	assert_int_equal(s.totals.peak_live_bytes, 10112);
+
+	/* A thread about to exec: /proc soon shows the next program under
+	 * its tid; its name there is not this thread's. */
+	struct thread_stat *mine = NULL;
+	for (size_t i = 0; i < s.nthreads; i++)
+		if (s.threads[i].tid == me->tid)
+			mine = &s.threads[i];
+	assert_non_null(mine);
+	char before[sizeof(mine->name)];
+	memcpy(before, mine->name, sizeof(before));
+	char own[16] = { 0 };
+	prctl(PR_GET_NAME, own, 0, 0, 0);
+	prctl(PR_SET_NAME, "next-program", 0, 0, 0);
+	__atomic_store_n(&mt_hdr->exec_pending, 1, __ATOMIC_RELEASE);
+	session_update(&s, 3.5);
+	assert_string_equal(mine->name, before);
+	assert_true(mine->exited);
+	/* the exec failed: the thread goes on, its /proc figures count again */
+	__atomic_store_n(&mt_hdr->exec_pending, 0, __ATOMIC_RELEASE);
+	session_update(&s, 3.6);
+	assert_string_equal(mine->name, "next-program");
+	assert_false(mine->exited);
+	prctl(PR_SET_NAME, own, 0, 0, 0);
 
 	/* the summary's rates are whole-session averages */
 	session_finish(&s, 4.0);
