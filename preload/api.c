@@ -384,7 +384,7 @@ static int replay(const char *path, int32_t tid, struct replayed *out)
 			unsigned op = *p++;
 			bool implied = (op & MT_EVF_IMPLIED) != 0;
 			uint64_t dt, a = 0, d2 = 0, req = 0, x = 0, old = 0, skip, cached = 0;
-			if ((op & MT_EVF_TIME) && mt_get_varint(&p, end, &dt) != 0)
+			if ((op & MT_EVF_TIME) && mt_get_pvarint(&p, end, &dt) != 0)
 				err = EPROTO;
 			unsigned kind = op & MT_EV_OP_MASK3;
 			/* the fields of the op (trace_format.h), in order */
@@ -420,10 +420,10 @@ static int replay(const char *path, int32_t tid, struct replayed *out)
 				break;
 			}
 			for (unsigned k = 0; k < nf && !err; k++)
-				if (mt_get_varint(&p, end, f[k]) != 0)
+				if (mt_get_pvarint(&p, end, f[k]) != 0)
 					err = EPROTO;
 			if (!err && (op & MT_EVF_SAMPLED) &&
-			    (mt_get_varint(&p, end, &skip) != 0 || mt_get_varint(&p, end, &skip) != 0))
+			    (mt_get_pvarint(&p, end, &skip) != 0 || mt_get_pvarint(&p, end, &skip) != 0))
 				err = EPROTO;
 			if (err)
 				break;

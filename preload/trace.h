@@ -23,8 +23,8 @@
 
 #define MT_TBUF_SIZE    65536u
 #define MT_TBUF_NESTED  4096u
-#define MT_EVENT_MAX    84u      /* longest encoded event (76), and 3 bytes that
-                                  * mt_put_varint_wide may write past it */
+#define MT_EVENT_MAX    84u      /* longest encoded event (73), and 3 bytes that
+                                  * mt_put_pvarint may write past it */
 
 struct mt_tstream {
 	uint32_t used, count;
@@ -143,44 +143,44 @@ trace_encode(struct mt_tstream *st, unsigned char *buf, unsigned op, uint64_t a,
 	}
 	*p++ = (unsigned char)op;
 	if (dt)
-		p = mt_put_varint_wide(p, dt);
+		p = mt_put_pvarint(p, dt);
 	switch (op & MT_EV_OP_MASK3) {
 	case MT_EV_ALLOC:
-		p = mt_put_varint_wide(p, mt_ptr_code((int64_t)(a - st->prev_ptr)));
-		p = mt_put_varint_wide(p, size);
+		p = mt_put_pvarint(p, mt_ptr_code((int64_t)(a - st->prev_ptr)));
+		p = mt_put_pvarint(p, size);
 		if (!(op & MT_EVF_IMPLIED))
-			p = mt_put_varint_wide(p, usable - size);
+			p = mt_put_pvarint(p, usable - size);
 		if (op & MT_EVF_ALIGN)
-			p = mt_put_varint_wide(p, extra);
+			p = mt_put_pvarint(p, extra);
 		st->prev_ptr = a;
 		break;
 	case MT_EV_FREE:
-		p = mt_put_varint_wide(p, mt_ptr_code((int64_t)(a - st->prev_ptr)));
+		p = mt_put_pvarint(p, mt_ptr_code((int64_t)(a - st->prev_ptr)));
 		if (!(op & MT_EVF_IMPLIED))
-			p = mt_put_varint_wide(p, mt_usable_code(usable));
+			p = mt_put_pvarint(p, mt_usable_code(usable));
 		st->prev_ptr = a;
 		break;
 	case MT_EV_REALLOC:
-		p = mt_put_varint_wide(p, mt_ptr_code((int64_t)(a - st->prev_ptr)));
-		p = mt_put_varint_wide(p, mt_ptr_code((int64_t)(b - a)));
-		p = mt_put_varint_wide(p, size);
+		p = mt_put_pvarint(p, mt_ptr_code((int64_t)(a - st->prev_ptr)));
+		p = mt_put_pvarint(p, mt_ptr_code((int64_t)(b - a)));
+		p = mt_put_pvarint(p, size);
 		if (!(op & MT_EVF_IMPLIED))
-			p = mt_put_varint_wide(p, usable - size);
-		p = mt_put_varint_wide(p, mt_usable_code(extra));
+			p = mt_put_pvarint(p, usable - size);
+		p = mt_put_pvarint(p, mt_usable_code(extra));
 		st->prev_ptr = b;
 		break;
 	case MT_EV_REALLOC_FREE:
-		p = mt_put_varint_wide(p, mt_ptr_code((int64_t)(a - st->prev_ptr)));
-		p = mt_put_varint_wide(p, mt_usable_code(extra));
+		p = mt_put_pvarint(p, mt_ptr_code((int64_t)(a - st->prev_ptr)));
+		p = mt_put_pvarint(p, mt_usable_code(extra));
 		st->prev_ptr = a;
 		break;
 	default:
-		p = mt_put_varint_wide(p, size);
+		p = mt_put_pvarint(p, size);
 		break;
 	}
 	if (sm.weight) {
-		p = mt_put_varint_wide(p, sm.stack_id);
-		p = mt_put_varint_wide(p, sm.weight);
+		p = mt_put_pvarint(p, sm.stack_id);
+		p = mt_put_pvarint(p, sm.weight);
 	}
 	st->count++;
 	st->last_ticks = now;

@@ -28,7 +28,8 @@
  *   MT_EV_REALLOC_FREE  old ptr delta, old usable (realloc(p, 0))
  *   (version 2: pointer deltas as mt_ptr_code, the usable sizes of freed
  *   blocks as mt_usable_code; version 1: zigzag and plain)
- *   (version 3, MT_EVF_IMPLIED: ALLOC and REALLOC leave out usable - size,
+ *   (version 3: varints as mt_put_pvarint, not LEB128;
+ *   MT_EVF_IMPLIED: ALLOC and REALLOC leave out usable - size,
  *   the usable size being mt_std_usable(size); FREE leaves out the usable
  *   size, the one its block was allocated with earlier in the block's
  *   stream, which both sides keep in a struct mt_ucache)
@@ -287,28 +288,65 @@ static inline unsigned char *mt_put_varint(unsigned char *p, uint64_t v)
 }
 
 /*
- * The same encoding, without a branch per byte for values below 2^28 (all
- * but a block's first pointer, as a rule): the 7-bit groups are spread over
- * a 32-bit word and stored at once.  It may write up to 3 bytes past the
- * varint's end, which the caller must have room for.
+ * Version 3's varints: the length first, as trailing ones in the first
+ * byte, so that a value below 2^28 is written with one shift and one store
+ * and read with one count of trailing ones.  Little-endian; a value below
+ * 2^(7n) (n = 1 to 4) takes n bytes, (v << n) | (2^(n-1) - 1); a larger
+ * one takes 9: the byte 0x0f, then v in 8 bytes.  mt_put_pvarint may write
+ * up to 3 bytes past the end, which the caller must have room for.
  */
-static inline unsigned char *mt_put_varint_wide(unsigned char *p, uint64_t v)
+static inline unsigned char *mt_put_pvarint(unsigned char *p, uint64_t v)
 {
-	if (__builtin_expect(v >= (1u << 28), 0))
-		return mt_put_varint(p, v);
+	if (__builtin_expect(v >= (1u << 28), 0)) {
+		*p = 0x0f;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		v = __builtin_bswap64(v);
+#endif
+		memcpy(p + 1, &v, 8);
+		return p + 9;
+	}
 	uint32_t x = (uint32_t)v;
-	uint32_t w = (x & 0x7fu) | ((x << 1) & 0x7f00u) | ((x << 2) & 0x7f0000u) |
-		     ((x << 3) & 0x7f000000u);
-	/* groups: ceil(bits / 7) for 1 to 28 bits, as a multiply and shift;
-	 * continuation bits on all but the last */
+	/* bytes: ceil(bits / 7) for 1 to 28 bits, as a multiply and shift */
 	unsigned bits = 32u - (unsigned)__builtin_clz(x | 1u);
 	unsigned len = ((bits + 6u) * 37u) >> 8;
-	w |= 0x808080u >> (32u - 8u * len);
+	uint32_t w = (x << len) | ((1u << (len - 1)) - 1u);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 	w = __builtin_bswap32(w);
 #endif
 	memcpy(p, &w, 4);
 	return p + len;
+}
+
+/* Reads one from [*p, end); 0 and *p advanced, or -1 if truncated or not
+ * one (a 0x?f first byte other than 0x0f). */
+static inline int mt_get_pvarint(const unsigned char **pp, const unsigned char *end,
+				 uint64_t *v)
+{
+	const unsigned char *p = *pp;
+	if (p >= end)
+		return -1;
+	unsigned b0 = p[0];
+	if ((b0 & 0x0fu) == 0x0fu) {
+		if (b0 != 0x0fu || end - p < 9)
+			return -1;
+		uint64_t x;
+		memcpy(&x, p + 1, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		x = __builtin_bswap64(x);
+#endif
+		*v = x;
+		*pp = p + 9;
+		return 0;
+	}
+	unsigned n = (unsigned)__builtin_ctz(~b0) + 1u;
+	if ((size_t)(end - p) < n)
+		return -1;
+	uint32_t w = 0;
+	for (unsigned k = 0; k < n; k++)
+		w |= (uint32_t)p[k] << (8 * k);
+	*v = w >> n;
+	*pp = p + n;
+	return 0;
 }
 
 static inline uint64_t mt_zigzag(int64_t v)

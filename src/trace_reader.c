@@ -1212,6 +1212,16 @@ static inline int varint(const unsigned char **p, const unsigned char *end, uint
 	return mt_get_varint(p, end, v);
 }
 
+/* mt_get_pvarint (version 3), the one-byte case inline. */
+static inline int pvarint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+	if (*p < end && !(**p & 1)) {
+		*v = (uint64_t)(*(*p)++ >> 1);
+		return 0;
+	}
+	return mt_get_pvarint(p, end, v);
+}
+
 static inline uint64_t ptr_delta(const struct cursor *c, uint64_t code)
 {
 	return (uint64_t)(c->version1 ? mt_unzigzag(code) : mt_ptr_delta(code));
@@ -1303,7 +1313,7 @@ static inline __attribute__((always_inline)) int decode3(struct cursor *c, unsig
 	bool implied = (opb & MT_EVF_IMPLIED) != 0;
 	e->op = opb & MT_EV_OP_MASK3;
 	e->flags = opb & (unsigned char)~(MT_EV_OP_MASK3 | MT_EVF_IMPLIED | MT_EVF_TIME);
-	if ((opb & MT_EVF_TIME) && varint(p, end, &dt))
+	if ((opb & MT_EVF_TIME) && pvarint(p, end, &dt))
 		return -1;
 	c->ticks += dt;
 	e->ticks = c->ticks;
@@ -1312,18 +1322,18 @@ static inline __attribute__((always_inline)) int decode3(struct cursor *c, unsig
 	e->weight = 0;
 	switch (e->op) {
 	case MT_EV_ALLOC:
-		if (varint(p, end, &a) || varint(p, end, &e->size) ||
-		    (!implied && varint(p, end, &x)))
+		if (pvarint(p, end, &a) || pvarint(p, end, &e->size) ||
+		    (!implied && pvarint(p, end, &x)))
 			return -1;
 		e->ptr = c->prev + mt_ptr_delta(a);
 		e->usable = implied ? mt_std_usable(e->size) : e->size + x;
-		if ((e->flags & MT_EVF_ALIGN) && varint(p, end, &e->align))
+		if ((e->flags & MT_EVF_ALIGN) && pvarint(p, end, &e->align))
 			return -1;
 		mt_ucache_put(&c->uc, e->ptr, e->usable);
 		c->prev = e->ptr;
 		break;
 	case MT_EV_FREE:
-		if (varint(p, end, &a) || (!implied && varint(p, end, &x)))
+		if (pvarint(p, end, &a) || (!implied && pvarint(p, end, &x)))
 			return -1;
 		e->ptr = c->prev + mt_ptr_delta(a);
 		bool known = mt_ucache_take(&c->uc, e->ptr, &cached);
@@ -1333,8 +1343,8 @@ static inline __attribute__((always_inline)) int decode3(struct cursor *c, unsig
 		c->prev = e->ptr;
 		break;
 	case MT_EV_REALLOC:
-		if (varint(p, end, &a) || varint(p, end, &b) || varint(p, end, &e->size) ||
-		    (!implied && varint(p, end, &x)) || varint(p, end, &e->old_usable))
+		if (pvarint(p, end, &a) || pvarint(p, end, &b) || pvarint(p, end, &e->size) ||
+		    (!implied && pvarint(p, end, &x)) || pvarint(p, end, &e->old_usable))
 			return -1;
 		e->old_usable = mt_usable_size(e->old_usable);
 		e->ptr = c->prev + mt_ptr_delta(a);
@@ -1345,7 +1355,7 @@ static inline __attribute__((always_inline)) int decode3(struct cursor *c, unsig
 		c->prev = e->new_ptr;
 		break;
 	case MT_EV_REALLOC_FREE:
-		if (implied || varint(p, end, &a) || varint(p, end, &e->old_usable))
+		if (implied || pvarint(p, end, &a) || pvarint(p, end, &e->old_usable))
 			return -1;
 		e->old_usable = mt_usable_size(e->old_usable);
 		e->ptr = c->prev + mt_ptr_delta(a);
@@ -1353,7 +1363,7 @@ static inline __attribute__((always_inline)) int decode3(struct cursor *c, unsig
 		c->prev = e->ptr;
 		break;
 	case MT_EV_FAILED:
-		if (implied || varint(p, end, &e->size))
+		if (implied || pvarint(p, end, &e->size))
 			return -1;
 		break;
 	default:
@@ -1368,8 +1378,10 @@ static inline __attribute__((always_inline)) int sample_of(struct cursor *c)
 	struct trace_event *e = &c->ev;
 	if (e->flags & MT_EVF_SAMPLED) {
 		uint64_t id;
-		if (varint(&c->p, c->end, &id) || varint(&c->p, c->end, &e->weight) ||
-		    id > UINT32_MAX)
+		int bad = c->version3
+			? pvarint(&c->p, c->end, &id) || pvarint(&c->p, c->end, &e->weight)
+			: varint(&c->p, c->end, &id) || varint(&c->p, c->end, &e->weight);
+		if (bad || id > UINT32_MAX)
 			return -1;
 		e->stack_id = (uint32_t)id;
 	}

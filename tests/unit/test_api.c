@@ -345,7 +345,7 @@ static void read_trace(const char *path, int32_t tid, struct trace_counts *tc)
 			fields -= (op & MT_EVF_IMPLIED) ? 1 : 0;
 			fields += ((op & MT_EVF_TIME) ? 1 : 0) + ((op & MT_EVF_SAMPLED) ? 2 : 0);
 			for (unsigned k = 0; k < fields; k++)
-				assert_int_equal(mt_get_varint(&p, end, &v), 0);
+				assert_int_equal(mt_get_pvarint(&p, end, &v), 0);
 		}
 		assert_ptr_equal(p, end);
 	}

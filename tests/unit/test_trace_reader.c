@@ -880,32 +880,53 @@ static void test_check_v2(void **state)
 static void test_varint_wide(void **state)
 {
 	(void)state;
+	/* version 3's prefix varints: as long as LEB128's, and they round trip */
 	uint64_t vals[] = { 0, 1, 127, 128, 255, 16383, 16384, 2097151, 2097152,
 			    (1u << 28) - 1, 1u << 28, UINT32_MAX, UINT64_MAX, 0x7fffdeadbeefULL };
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
 		for (int d = -2; d <= 2; d++) {
 			uint64_t v = vals[i] + (uint64_t)(int64_t)d;
 			unsigned char a[16], b[16 + 4];
-			memset(a, 0xee, sizeof(a));
 			memset(b, 0xee, sizeof(b));
 			size_t na = (size_t)(mt_put_varint(a, v) - a);
-			size_t nb = (size_t)(mt_put_varint_wide(b, v) - b);
-			assert_int_equal(na, nb);
-			assert_memory_equal(a, b, na);
+			size_t nb = (size_t)(mt_put_pvarint(b, v) - b);
+			assert_int_equal(nb, v < (1u << 28) ? na : 9);
 			const unsigned char *p = b;
 			uint64_t back;
-			assert_int_equal(mt_get_varint(&p, b + nb, &back), 0);
+			assert_int_equal(mt_get_pvarint(&p, b + nb, &back), 0);
 			assert_true(back == v);
+			assert_ptr_equal(p, b + nb);
+			/* one byte short: truncated */
+			p = b;
+			assert_int_equal(mt_get_pvarint(&p, b + nb - 1, &back), -1);
 		}
 	}
-	/* every value of the two-group path and past it, byte for byte */
+	/* every value of the short forms and past them */
 	for (uint64_t v = 0; v < (1u << 15); v++) {
 		unsigned char a[16], b[16 + 4];
 		size_t na = (size_t)(mt_put_varint(a, v) - a);
-		size_t nb = (size_t)(mt_put_varint_wide(b, v) - b);
+		size_t nb = (size_t)(mt_put_pvarint(b, v) - b);
 		assert_int_equal(na, nb);
-		assert_memory_equal(a, b, na);
+		const unsigned char *p = b;
+		uint64_t back;
+		assert_int_equal(mt_get_pvarint(&p, b + nb, &back), 0);
+		assert_true(back == v);
 	}
+	/* the exact bytes: 5 -> 0x0a; 300 -> 0xb1 0x04; 2^28 -> 0x0f, 8 bytes */
+	unsigned char b[16];
+	assert_int_equal(mt_put_pvarint(b, 5) - b, 1);
+	assert_int_equal(b[0], 0x0a);
+	assert_int_equal(mt_put_pvarint(b, 300) - b, 2);
+	assert_int_equal(b[0], 0xb1);
+	assert_int_equal(b[1], 0x04);
+	assert_int_equal(mt_put_pvarint(b, 1u << 28) - b, 9);
+	assert_int_equal(b[0], 0x0f);
+	assert_int_equal(b[4], 0x10);
+	/* a 0x?f first byte other than 0x0f is not a varint */
+	unsigned char bad[10] = { 0x1f, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	const unsigned char *q = bad;
+	uint64_t v;
+	assert_int_equal(mt_get_pvarint(&q, bad + sizeof(bad), &v), -1);
 	/* pointer deltas (version 2): round trip; aligned ones are shorter */
 	int64_t deltas[] = { 0, 16, -16, 32, 8, -8, 1, -1, 15, 4096, -40960, 40976,
 			     (int64_t)1 << 46, -((int64_t)1 << 46), ((int64_t)1 << 47) + 3 };
