@@ -1233,6 +1233,17 @@ static inline uint64_t usable_of(const struct cursor *c, uint64_t code)
 }
 
 static inline __attribute__((always_inline)) int decode3(struct cursor *c, unsigned char opb);
+
+/* An event's time, and its fields cleared for the op to fill in. */
+static inline void event_begin(struct cursor *c, uint64_t dt)
+{
+	struct trace_event *e = &c->ev;
+	c->ticks += dt;
+	e->ticks = c->ticks;
+	e->ptr = e->new_ptr = e->size = e->usable = e->old_usable = e->align = 0;
+	e->stack_id = 0;
+	e->weight = 0;
+}
 static inline __attribute__((always_inline)) int sample_of(struct cursor *c);
 
 /* Decode one event at c->p: 0, or -1 if it does not decode. */
@@ -1251,11 +1262,7 @@ static int decode(struct cursor *c)
 	dt = 0;
 	if ((c->version1 || (opb & MT_EVF_TIME)) && varint(p, end, &dt))
 		return -1;
-	c->ticks += dt;
-	e->ticks = c->ticks;
-	e->ptr = e->new_ptr = e->size = e->usable = e->old_usable = e->align = 0;
-	e->stack_id = 0;
-	e->weight = 0;
+	event_begin(c, dt);
 	switch (e->op) {
 	case MT_EV_ALLOC:
 		if (varint(p, end, &a) || varint(p, end, &e->size) ||
@@ -1315,11 +1322,7 @@ static inline __attribute__((always_inline)) int decode3(struct cursor *c, unsig
 	e->flags = opb & (unsigned char)~(MT_EV_OP_MASK3 | MT_EVF_IMPLIED | MT_EVF_TIME);
 	if ((opb & MT_EVF_TIME) && pvarint(p, end, &dt))
 		return -1;
-	c->ticks += dt;
-	e->ticks = c->ticks;
-	e->ptr = e->new_ptr = e->size = e->usable = e->old_usable = e->align = 0;
-	e->stack_id = 0;
-	e->weight = 0;
+	event_begin(c, dt);
 	switch (e->op) {
 	case MT_EV_ALLOC:
 		if (pvarint(p, end, &a) || pvarint(p, end, &e->size) ||
