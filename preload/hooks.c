@@ -704,10 +704,9 @@ __attribute__((constructor)) static void collector_start(void)
 	errno = saved;
 }
 
-/* The process ends: its final figures, and the end of its trace.
- * from_exit: through _exit, maybe from a signal handler that interrupted
- * the trace's start or stop (which then stays as it is). */
-static void process_end(bool from_exit)
+/* Late, but not last: later atexit handlers and libc's freeres still count,
+ * and the reader takes the live counters after the process is gone. */
+__attribute__((destructor)) static void collector_stop(void)
 {
 	struct mt_slot *s = mt_tls.slot;
 	if ((uintptr_t)s > MT_SLOT_SPECIAL && mt_hdr) {
@@ -726,31 +725,34 @@ static void process_end(bool from_exit)
 			mt_tls.tb = NULL;
 			mt_tls.tb_gen = 0;
 		}
-		if (from_exit)
-			trace_finish_if_free();
-		else
-			trace_finish();
+		trace_finish();
 		mt_tls.guard--;
 	}
-}
-
-/* Late, but not last: later atexit handlers and libc's freeres still count,
- * and the reader takes the live counters after the process is gone. */
-__attribute__((destructor)) static void collector_stop(void)
-{
-	process_end(false);
 }
 
 /*
  * _exit and _Exit skip the destructors: a program that leaves through them
  * (dash does, and so do most forked children) would otherwise lose its
- * last events and its trace's end record.  Not in a child of vfork, which
+ * last events and its trace's end record.  They may be called from a
+ * signal handler.  Not in a child of vfork, which
  * runs in its parent's memory: what it would write out is the parent's.
  */
 static __attribute__((noreturn)) void leave(int status)
 {
-	if (mt_hdr && (pid_t)mt_hdr->pid == getpid() && !mt_tls.guard)
-		process_end(true);
+	/* Only what a signal handler may do, whatever it interrupted (malloc
+	 * with its locks, or this thread's own append or write-out): no
+	 * publication, whose mallinfo takes malloc's locks (memtop reads the
+	 * final counters once the process is gone), no thread exit record,
+	 * whose buffer bookkeeping takes a lock; every buffer written out
+	 * that is not being written out already, then the end record, unless
+	 * the trace is being started or stopped.  Also from inside the
+	 * collector (a sample being taken): none of that is what it holds. */
+	if (mt_hdr && (pid_t)mt_hdr->pid == getpid() &&
+	    __atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED)) {
+		mt_tls.guard++;
+		trace_finish_if_free();
+		mt_tls.guard--;
+	}
 	exit_fn f = __atomic_load_n(&next_exit, __ATOMIC_ACQUIRE);
 	if (f)
 		f(status);
