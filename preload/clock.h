@@ -36,9 +36,10 @@ static inline uint64_t mt_ticks(void)
  * event needs its value, so it must be cheap: about 3 ns here against 9 ns
  * for the time-stamp counter (AMD's rdtsc takes some 36 cycles), which was
  * a quarter of what tracing cost; under memtop --trace an event takes it
- * from memtop's clock page instead (trace.h, trace_now).  Its resolution is the kernel's tick
- * (clock_getres(2); 1 to 10 ms), which is what event times in a trace are
- * good to; events within a tick keep their order in their thread's stream.
+ * from memtop's clock page instead (trace.h, trace_now).  Its resolution
+ * is the kernel's tick (clock_getres(2); 1 to 10 ms), which is what event
+ * times in a trace are good to; events within a tick keep their order in
+ * their thread's stream.
  */
 #define MT_TRACE_HZ 1000000000ull
 static inline uint64_t mt_trace_now(void)

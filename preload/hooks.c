@@ -78,6 +78,13 @@ static void *next_sym(const char *name)
 	return dlsym(RTLD_NEXT, name);
 }
 
+/* The segment is this process's: false in a child of vfork, which runs in
+ * its parent's memory until it execs or leaves. */
+static bool own_segment(void)
+{
+	return mt_hdr && (pid_t)mt_hdr->pid == getpid();
+}
+
 /* False while resolution is under way (the caller then uses the arena). */
 static bool resolve(void)
 {
@@ -734,8 +741,8 @@ __attribute__((destructor)) static void collector_stop(void)
  * _exit and _Exit skip the destructors: a program that leaves through them
  * (dash does, and so do most forked children) would otherwise lose its
  * last events and its trace's end record.  They may be called from a
- * signal handler.  Not in a child of vfork, which
- * runs in its parent's memory: what it would write out is the parent's.
+ * signal handler.  Not in a child of vfork: what it would write out is its
+ * parent's.
  */
 static __attribute__((noreturn)) void leave(int status)
 {
@@ -747,8 +754,7 @@ static __attribute__((noreturn)) void leave(int status)
 	 * that is not being written out already, then the end record, unless
 	 * the trace is being started or stopped.  Also from inside the
 	 * collector (a sample being taken): none of that is what it holds. */
-	if (mt_hdr && (pid_t)mt_hdr->pid == getpid() &&
-	    __atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED)) {
+	if (own_segment() && __atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED)) {
 		mt_tls.guard++;
 		trace_finish_if_free();
 		mt_tls.guard--;
@@ -862,8 +868,7 @@ static bool before_exec(void)
 {
 	struct mt_tls *t = &mt_tls;
 	bool marked = false;
-	/* not from a child of vfork: the segment is its parent's */
-	if (mt_hdr && (pid_t)mt_hdr->pid == getpid()) {
+	if (own_segment()) {
 		__atomic_store_n(&mt_hdr->exec_pending, 1, __ATOMIC_RELEASE);
 		marked = true;
 	}
@@ -900,6 +905,15 @@ static void exec_failed(bool marked)
 		return -1;                                              \
 	}
 
+/* The exec itself, between the two. */
+#define EXEC_CALL(call)                                                 \
+	do {                                                            \
+		bool marked_ = before_exec();                           \
+		int r_ = (call);                                        \
+		exec_failed(marked_);                                   \
+		return r_;                                              \
+	} while (0)
+
 typedef int (*execve_fn)(const char *, char *const[], char *const[]);
 typedef int (*execv_fn)(const char *, char *const[]);
 typedef int (*fexecve_fn)(int, char *const[], char *const[]);
@@ -907,46 +921,31 @@ typedef int (*fexecve_fn)(int, char *const[], char *const[]);
 MT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	EXEC_NEXT(execve, execve_fn)
-	bool marked = before_exec();
-	int r = next_execve(path, argv, envp);
-	exec_failed(marked);
-	return r;
+	EXEC_CALL(next_execve(path, argv, envp));
 }
 
 MT_EXPORT int execv(const char *path, char *const argv[])
 {
 	EXEC_NEXT(execv, execv_fn)
-	bool marked = before_exec();
-	int r = next_execv(path, argv);
-	exec_failed(marked);
-	return r;
+	EXEC_CALL(next_execv(path, argv));
 }
 
 MT_EXPORT int execvp(const char *file, char *const argv[])
 {
 	EXEC_NEXT(execvp, execv_fn)
-	bool marked = before_exec();
-	int r = next_execvp(file, argv);
-	exec_failed(marked);
-	return r;
+	EXEC_CALL(next_execvp(file, argv));
 }
 
 MT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	EXEC_NEXT(execvpe, execve_fn)
-	bool marked = before_exec();
-	int r = next_execvpe(file, argv, envp);
-	exec_failed(marked);
-	return r;
+	EXEC_CALL(next_execvpe(file, argv, envp));
 }
 
 MT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	EXEC_NEXT(fexecve, fexecve_fn)
-	bool marked = before_exec();
-	int r = next_fexecve(fd, argv, envp);
-	exec_failed(marked);
-	return r;
+	EXEC_CALL(next_fexecve(fd, argv, envp));
 }
 
 /* The list forms, as glibc builds them: the arguments up to the NULL

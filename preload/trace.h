@@ -116,47 +116,31 @@ trace_encode(struct mt_tstream *st, unsigned char *buf, unsigned op, uint64_t a,
 	uint64_t dt = now - st->last_ticks;
 	if (dt)
 		op |= MT_EVF_TIME;
-	/* usable sizes the reader can tell (version 3), and the table of the
-	 * block's allocations kept as the reader keeps it */
-	uint64_t cached;
-	switch (op & MT_EV_OP_MASK3) {
-	case MT_EV_ALLOC:
-		if (usable == mt_std_usable(size))
-			op |= MT_EVF_IMPLIED;
-		mt_ucache_put(&st->uc, a, usable);
-		break;
-	case MT_EV_FREE:
-		if (mt_ucache_take(&st->uc, a, &cached) && cached == usable)
-			op |= MT_EVF_IMPLIED;
-		break;
-	case MT_EV_REALLOC:
-		mt_ucache_take(&st->uc, a, &cached);
-		if (usable == mt_std_usable(size))
-			op |= MT_EVF_IMPLIED;
-		mt_ucache_put(&st->uc, b, usable);
-		break;
-	case MT_EV_REALLOC_FREE:
-		mt_ucache_take(&st->uc, a, &cached);
-		break;
-	default:
-		break;
-	}
 	*p++ = (unsigned char)op;
 	if (dt)
 		p = mt_put_pvarint(p, dt);
+	/* usable sizes the reader can tell (version 3) are left out and
+	 * flagged on the op byte; the table of the block's allocations is
+	 * kept as the reader keeps it */
+	uint64_t cached;
 	switch (op & MT_EV_OP_MASK3) {
 	case MT_EV_ALLOC:
 		p = mt_put_pvarint(p, mt_ptr_code((int64_t)(a - st->prev_ptr)));
 		p = mt_put_pvarint(p, size);
-		if (!(op & MT_EVF_IMPLIED))
+		if (usable == mt_std_usable(size))
+			*start |= MT_EVF_IMPLIED;
+		else
 			p = mt_put_pvarint(p, usable - size);
 		if (op & MT_EVF_ALIGN)
 			p = mt_put_pvarint(p, extra);
+		mt_ucache_put(&st->uc, a, usable);
 		st->prev_ptr = a;
 		break;
 	case MT_EV_FREE:
 		p = mt_put_pvarint(p, mt_ptr_code((int64_t)(a - st->prev_ptr)));
-		if (!(op & MT_EVF_IMPLIED))
+		if (mt_ucache_take(&st->uc, a, &cached) && cached == usable)
+			*start |= MT_EVF_IMPLIED;
+		else
 			p = mt_put_pvarint(p, mt_usable_code(usable));
 		st->prev_ptr = a;
 		break;
@@ -164,14 +148,19 @@ trace_encode(struct mt_tstream *st, unsigned char *buf, unsigned op, uint64_t a,
 		p = mt_put_pvarint(p, mt_ptr_code((int64_t)(a - st->prev_ptr)));
 		p = mt_put_pvarint(p, mt_ptr_code((int64_t)(b - a)));
 		p = mt_put_pvarint(p, size);
-		if (!(op & MT_EVF_IMPLIED))
+		if (usable == mt_std_usable(size))
+			*start |= MT_EVF_IMPLIED;
+		else
 			p = mt_put_pvarint(p, usable - size);
 		p = mt_put_pvarint(p, mt_usable_code(extra));
+		mt_ucache_take(&st->uc, a, &cached);
+		mt_ucache_put(&st->uc, b, usable);
 		st->prev_ptr = b;
 		break;
 	case MT_EV_REALLOC_FREE:
 		p = mt_put_pvarint(p, mt_ptr_code((int64_t)(a - st->prev_ptr)));
 		p = mt_put_pvarint(p, mt_usable_code(extra));
+		mt_ucache_take(&st->uc, a, &cached);
 		st->prev_ptr = a;
 		break;
 	default:

@@ -947,17 +947,24 @@ static void *warm_main(void *arg)
 	return NULL;
 }
 
+/* A symbolizer for the modules a file recorded. */
+static struct symbolizer *file_symbolizer(const struct fileinfo *fi)
+{
+	struct symbolizer *sym = symbolizer_new();
+	for (size_t i = 0; sym && i < fi->nmods; i++)
+		symbolizer_add_module(sym, fi->mods[i].path, fi->mods[i].m.start,
+				      fi->mods[i].m.end, fi->mods[i].m.offset);
+	return sym;
+}
+
 /* Resolves the frames of file's stacks while the caller replays events;
  * without a thread, the output resolves them as it goes. */
 static void warm_start(struct report *self, size_t file)
 {
 	struct warmer *w = &self->warm;
 	const struct fileinfo *fi = &self->fi[file];
-	if (self->no_modules || fi->nstacks == 0 || !(w->sym = symbolizer_new()))
+	if (self->no_modules || fi->nstacks == 0 || !(w->sym = file_symbolizer(fi)))
 		return;
-	for (size_t i = 0; i < fi->nmods; i++)
-		symbolizer_add_module(w->sym, fi->mods[i].path, fi->mods[i].m.start,
-				      fi->mods[i].m.end, fi->mods[i].m.offset);
 	w->fi = fi;
 	w->stop = 0;
 	w->running = pthread_create(&w->th, NULL, warm_main, w) == 0;
@@ -1253,15 +1260,16 @@ static void build_session(struct report *self)
 		s->sampling.boost = NAN;
 	}
 	const struct fileinfo *fi = &self->fi[p->file];
-	bool adopted = false;
+	/* the one whose frames were resolved during the replay, if any */
+	struct symbolizer *sym = NULL;
 	if (self->warm.sym && self->warm.fi == fi) {
-		adopted = session_adopt_symbolizer(s, self->warm.sym);
-		if (adopted)
-			self->warm.sym = NULL;
+		sym = self->warm.sym;
+		self->warm.sym = NULL;
+	} else if (!self->no_modules) {
+		sym = file_symbolizer(fi);
 	}
-	for (size_t i = 0; !adopted && !self->no_modules && i < fi->nmods; i++)
-		session_add_module(s, fi->mods[i].path, fi->mods[i].m.start, fi->mods[i].m.end,
-				   fi->mods[i].m.offset);
+	if (sym && !session_adopt_symbolizer(s, sym))
+		symbolizer_free(sym);
 	for (size_t i = 0; i < fi->nstacks; i++)
 		session_define_stack(s, fi->stacks[i].id, fi->stacks[i].frames, fi->stacks[i].depth,
 				     (fi->stacks[i].flags & MT_STACK_TRUNCATED) != 0);

@@ -717,14 +717,6 @@ struct thread_stat *session_thread(struct session *self, uint32_t slot)
 	return thread_at(self, slot);
 }
 
-void session_add_module(struct session *self, const char *path, uint64_t start, uint64_t end,
-			uint64_t offset)
-{
-	if (!self->stacks && !(self->stacks = stack_cache_new()))
-		return;
-	symbolizer_add_module(self->stacks->sym, path, start, end, offset);
-}
-
 bool session_adopt_symbolizer(struct session *self, struct symbolizer *sym)
 {
 	if (self->stacks)

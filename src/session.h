@@ -181,11 +181,9 @@ const char *const *session_stack_frames(const struct session *self, uint32_t id,
 
 /* Building a session from something else than a live segment (a trace):
  * the thread of a slot (created, tid -1, if new; NULL when out of memory),
- * a module for symbolization, the frames of a stack id, and a point of a
- * timeline (cap: SESSION_HISTORY_*). */
+ * the symbolizer of its modules, the frames of a stack id, and a point of
+ * a timeline (cap: SESSION_HISTORY_*). */
 struct thread_stat *session_thread(struct session *self, uint32_t slot);
-void session_add_module(struct session *self, const char *path, uint64_t start, uint64_t end,
-			uint64_t offset);
 /* The session symbolizes its stacks with sym, modules already added (and
  * maybe resolved beforehand by another thread); it owns sym from now on.
  * false, sym still the caller's, if the session has a symbolizer already or
