@@ -94,5 +94,15 @@ else
 	failed=$((failed + 1))
 fi
 rm -rf "$prefix"
+# Cases a script could not run here (root only, a package missing) print
+# "skip: ..." and the script still passes: listed here so that they show.
+skips=$(cd "$top" && grep -H '^skip:' build/tests/*/*.log build-san/tests/*/*.log \
+	build/check-*.log 2>/dev/null | sed 's|^\([^:]*\)\.log:skip: *|\1: |')
+if [ -n "$skips" ]; then
+	echo "test-all: $(printf '%s\n' "$skips" | wc -l) case(s) skipped:"
+	printf '%s\n' "$skips" | sed 's/^/  /'
+else
+	echo "test-all: no case skipped"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
