@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -205,6 +207,14 @@ static void child_exec(char **argv, char **envp, int report_fd,
 	report_and_exit(report_fd, errno);
 }
 
+static void drop_pidfd(struct launcher *self)
+{
+	if (self->has_pidfd) {
+		close(self->pidfd);
+		self->has_pidfd = false;
+	}
+}
+
 static void reap(struct launcher *self)
 {
 	int st, r;
@@ -212,6 +222,7 @@ static void reap(struct launcher *self)
 		r = waitpid(self->pid, &st, 0);
 	while (r < 0 && errno == EINTR);
 	self->wait_status = r == self->pid ? st : STATUS_LOST;
+	drop_pidfd(self);
 }
 
 static void mark_ended(struct launcher *self)
@@ -246,6 +257,7 @@ int launcher_spawn(struct launcher *self, char **argv, const char *collector,
 	self->pid = 0;
 	self->ended = false;
 	self->wait_status = 0;
+	self->has_pidfd = false;
 	if (!argv || !argv[0] || !*argv[0])
 		return fail(err, errlen, "no command to run");
 
@@ -302,8 +314,14 @@ int launcher_spawn(struct launcher *self, char **argv, const char *collector,
 		child_exec(argv, envp, fds[1], self);
 	}
 	int fork_errno = errno;
-	if (pid > 0)
+	if (pid > 0) {
 		__atomic_store_n(&self->pid, (int)pid, __ATOMIC_SEQ_CST);
+		/* Ours until reaped, so the pid cannot name another process
+		 * yet; close-on-exec by the kernel. */
+		long fd = syscall(SYS_pidfd_open, pid, 0);
+		self->pidfd = (int)fd;
+		self->has_pidfd = fd >= 0;
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
 	close(fds[1]);
@@ -396,6 +414,7 @@ bool launcher_poll(struct launcher *self)
 		/* ECHILD: reaped by someone else, the status is gone. */
 		mark_ended(self);
 		self->wait_status = STATUS_LOST;
+		drop_pidfd(self);
 		return true;
 	}
 	if (si.si_pid == 0)
@@ -423,7 +442,14 @@ bool launcher_wait(struct launcher *self, double timeout)
 		if (timeout >= 0 && timeout - elapsed < step)
 			step = timeout - elapsed;
 		struct timespec ts = { 0, (long)(step * 1e9) };
-		nanosleep(&ts, NULL);
+		/* Polling alone noticed an end 5 ms late on average, which a
+		 * short command's wall time under memtop showed. */
+		if (self->has_pidfd) {
+			struct pollfd pfd = { .fd = self->pidfd, .events = POLLIN };
+			ppoll(&pfd, 1, &ts, NULL);
+		} else {
+			nanosleep(&ts, NULL);
+		}
 	}
 }
 

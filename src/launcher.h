@@ -16,6 +16,10 @@ struct launcher {
 	/* Set by launcher_redirect; a zeroed struct shares memtop's streams. */
 	bool redirect;
 	int stdin_fd, output_fd;
+	/* pidfd_open(2) of the child, readable once it ends: launcher_wait
+	 * wakes on it instead of polling (has_pidfd false: kernel < 5.3). */
+	bool has_pidfd;
+	int pidfd;
 };
 
 /*

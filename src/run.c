@@ -166,7 +166,8 @@ int run_command(const struct options *opts)
 		if (run_now_s() >= stop_at)
 			break;
 		session_tick(&s);
-		run_sleep_s(PUBLISH_WAIT_S);
+		/* time for the threads to publish, cut short by the end */
+		launcher_wait(&l, PUBLISH_WAIT_S);
 		session_update(&s, run_now_s());
 		batch_sample(&b, &s);
 		tracedir_sample(&s);

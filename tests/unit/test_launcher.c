@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -349,6 +350,36 @@ static void test_wait_timeout(void **state)
 	assert_string_equal(launcher_describe(&l, err, sizeof err), "killed by signal 9 (Killed)");
 }
 
+/* The child's end wakes launcher_wait through a pidfd where the kernel has
+ * pidfd_open; the descriptor is close-on-exec and closed once reaped. */
+static void test_wait_pidfd(void **state)
+{
+	(void)state;
+	long probe = syscall(SYS_pidfd_open, getpid(), 0);
+	if (probe >= 0)
+		close((int)probe);
+	struct launcher l = { 0 };
+	char *argv[] = { "sleep", "5", NULL };
+	char err[256] = "";
+	int code = -1;
+	assert_int_equal(launcher_spawn(&l, argv, harmless_so(), &code, err, sizeof err), 0);
+	assert_int_equal(l.has_pidfd, probe >= 0);
+	if (!l.has_pidfd) {
+		kill(l.pid, SIGKILL);
+		assert_true(launcher_wait(&l, -1));
+		return;
+	}
+	int fd = l.pidfd;
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	kill(l.pid, SIGKILL);
+	assert_true(launcher_wait(&l, 5.0));
+	assert_int_equal(launcher_exit_code(&l), 137);
+	assert_false(l.has_pidfd);
+	errno = 0;
+	assert_int_equal(fcntl(fd, F_GETFD), -1);
+	assert_int_equal(errno, EBADF);
+}
+
 static void test_forward_without_child(void **state)
 {
 	(void)state;
@@ -417,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_redirect),
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_wait_timeout),
+		cmocka_unit_test(test_wait_pidfd),
 		cmocka_unit_test(test_forward_without_child),
 		cmocka_unit_test(test_forward_to_child),
 		cmocka_unit_test(test_forward_keeps_nohup),
