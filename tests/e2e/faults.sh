@@ -1,32 +1,28 @@
 #!/bin/sh
 # faults.sh - things going wrong around memtop --batch: the target dies of
-# a real fault or is killed from outside mid-run, 2,000 threads alive at
-# once, malloc failing under a memory limit, the output disk full or
-# read-only, memtop itself killed.  The target must run on unharmed and
-# memtop must report what it can and say what went wrong.  (Covered
-# elsewhere, not repeated: raise()d SIGSEGV/SIGKILL/SIGABRT in signal.sh,
-# 17,000 short-lived threads and /dev/shm full in robust.sh.)
+# a real fault or is killed from outside mid-run (the summary, the HTML
+# export and the trace still written, the trace short of at most a buffer
+# a thread), 2,000 threads alive at once, malloc failing under a memory
+# limit, the output disk full or read-only, memtop itself killed.  The
+# target must run on unharmed and memtop must report what it can and say
+# what went wrong.  (Covered elsewhere, not repeated: raise()d
+# SIGSEGV/SIGKILL/SIGABRT in signal.sh, 17,000 short-lived threads and
+# /dev/shm full in robust.sh.)
 . "$(dirname "$0")/lib.sh"
 
-# wait_for FILE EXPR SECONDS: wait until a complete JSON line of FILE
-# satisfies EXPR (r = the record); false on timeout.
-wait_for() {
-	python3 - "$@" <<'PY'
-import json, sys, time
-path, expr, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
-end = time.time() + secs
-while time.time() < end:
-    try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.read().split("\n")[:-1]   # complete lines only
-    except OSError:
-        lines = []
-    for line in lines:
-        r = json.loads(line)
-        if eval(expr, {"r": r, "any": any, "all": all, "len": len}):
-            sys.exit(0)
-    time.sleep(0.05)
-sys.exit(1)
+# embedded_summary HTML JSONL: "same" when the summary embedded in the
+# export (its memtop-data element) is the last line of the --json output.
+embedded_summary() {
+	python3 - "$1" "$2" <<'PY'
+import json, re, sys
+try:
+    page = open(sys.argv[1], encoding="utf-8").read()
+except OSError as e:
+    sys.exit(print(e))
+m = re.search(r'<script type="application/json" id="memtop-data">(.*?)</script>', page, re.S)
+live = json.loads(open(sys.argv[2], encoding="utf-8").read().splitlines()[-1])
+print("no memtop-data element" if not m else
+      "same" if json.loads(m.group(1))["summary"] == live else "different")
 PY
 }
 
@@ -45,26 +41,19 @@ check "SIGSEGV: samples before the crash" "$(q "$WORK/crash.json" "len(samples) 
 check "SIGSEGV: allocating threads' figures kept" \
 	"$(q "$WORK/crash.json" "all(thread(s, 'alloc-%d' % i)['allocs'] > 1000 for i in range(3))")" true
 check "SIGSEGV: all lines JSON, summary last" "$(q "$WORK/crash.json" "records[-1]['type']")" summary
-check "SIGSEGV: the HTML export written, the summary in it" \
-	"$(grep -c 'id="memtop-data"' "$WORK/crash.html" 2>/dev/null)" 1
+check "SIGSEGV: the HTML export written, the --json summary embedded in it" \
+	"$(embedded_summary "$WORK/crash.html" "$WORK/crash.json")" same
 "$MEMTOP" report --json "$WORK/crash.t" > "$WORK/crash-rep.json" 2> "$WORK/crash-rep.err"
 check "SIGSEGV: the trace is readable" "$?" 0
 # A crashed process loses what its threads had not written out: at most a
-# buffer (64 KiB, 4 bytes an event at the least) for each of its threads.
+# buffer each (trace_loss, lib.sh).
 check "SIGSEGV: the trace lost at most one buffer a thread" \
-	"$(python3 - "$WORK/crash.json" "$WORK/crash-rep.json" <<'PY'
-import json, sys
-live = [json.loads(l) for l in open(sys.argv[1])][-1]
-rep = json.load(open(sys.argv[2]))
-la, ra = live['totals']['allocs'], rep['totals']['allocs']
-print(0 < ra <= la and la - ra <= live['totals']['threads_seen'] * 65536 // 4)
-PY
-)" True
+	"$(trace_loss "$WORK/crash.json" "$WORK/crash-rep.json")" ok
 
 # SIGKILL from outside, once the workers are done and sleeping.
 "$MEMTOP" --batch --json -d 0.1 -o "$WORK/kill.json" -- "$PROGS/threads" 3 500 5 > "$WORK/kill.out" &
 mpid=$!
-if wait_for "$WORK/kill.json" "any(t['name'] == 'worker-0' and t['allocs'] == 500 for t in r.get('threads') or [])" 10; then
+if wait_json "$WORK/kill.json" "any(t['name'] == 'worker-0' and t['allocs'] == 500 for t in r.get('threads') or [])" 10; then
 	kill -KILL "$(pgrep -P $mpid)"
 else
 	fail "SIGKILL: worker-0 never reached 500 allocations in a sample"
@@ -75,6 +64,39 @@ check "SIGKILL: summary exit_status" "$(q "$WORK/kill.json" "s['exit_status']")"
 check "SIGKILL: worker figures kept" \
 	"$(q "$WORK/kill.json" "(thread(s, 'worker-0')['allocs'], thread(s, 'worker-1')['allocs'])")" "(500, 1001)"
 check "SIGKILL: no segment left behind" "$(segments_of $mpid)" 0
+
+# SIGKILL in the middle of allocating, with the export and the trace:
+# crasher's three threads loop on malloc/free without end (its faulter
+# waits an hour), killed once a sample shows 100,000 allocations in each,
+# which is several of its trace buffers written out (5 bytes at least for
+# a malloc/free pair).  The summary, the export and the trace are written
+# all the same; the trace lacks what the threads had in their buffers.
+"$MEMTOP" --batch --json -d 0.05 -o "$WORK/kill2.json" -e "$WORK/k.html" --trace "$WORK/k.t" \
+	-- "$PROGS/crasher" 3600 > "$WORK/kill2.out" 2> "$WORK/kill2.err" &
+mpid=$!
+wait_json "$WORK/kill2.json" \
+	"len([t for t in r.get('threads') or [] if t['name'].startswith('alloc-') and t['allocs'] > 100000]) == 3" 30 \
+	|| fail "SIGKILL mid-allocation: no sample with 100,000 allocations in each of alloc-0..2"
+tpid=$(pgrep -P $mpid)
+kill -KILL "$tpid"  # in any case: it would run for an hour
+wait $mpid
+check "SIGKILL mid-allocation: memtop exits 128+9" "$?" 137
+check "SIGKILL mid-allocation: the summary says how it ended" \
+	"$(q "$WORK/kill2.json" "(s['exit_status'], s['end'])")" "(137, 'killed by signal 9 (Killed)')"
+check "SIGKILL mid-allocation: says where the export and the trace are" \
+	"$(grep -c -e "^memtop: report written to $WORK/k.html$" -e "^memtop: trace written to $WORK/k.t " "$WORK/kill2.err")" 2
+check "SIGKILL mid-allocation: the export's embedded summary is the --json summary" \
+	"$(embedded_summary "$WORK/k.html" "$WORK/kill2.json")" same
+"$MEMTOP" report --json "$WORK/k.t" > "$WORK/k-rep.json" 2> "$WORK/k-rep.err"
+check "SIGKILL mid-allocation: memtop report reads the trace" "$?" 0
+check "SIGKILL mid-allocation: the report says the process did not finish its trace" \
+	"$(grep -c "pid $tpid did not finish its trace (killed" "$WORK/k-rep.err")" 1
+check "SIGKILL mid-allocation: the trace's process is incomplete, the allocating threads in it" \
+	"$(q "$WORK/k-rep.json" "(s['trace']['processes'][0]['complete'], sorted(t['name'] for t in s['threads'] if t['allocs'] > 0))")" \
+	"(False, ['alloc-0', 'alloc-1', 'alloc-2'])"
+check "SIGKILL mid-allocation: the trace lost at most one buffer a thread" \
+	"$(trace_loss "$WORK/kill2.json" "$WORK/k-rep.json")" ok
+check "SIGKILL mid-allocation: no segment left behind" "$(segments_of $mpid)" 0
 
 # ---------------------------------------------------------------- thread horde
 # 2,000 threads alive at the same time (robust.sh has 17,000 one after the
@@ -116,6 +138,7 @@ check "memory limit: hungry thread's allocs, frees, failed exact" \
 check "memory limit: failures in the totals" \
 	"$(q "$WORK/nomem.json" "s['totals']['failed'] >= thread(s, 'hungry')['failed'] >= 7")" true
 check "memory limit: memtop said nothing" "$(cat "$WORK/nomem.err")" ""
+
 
 # ---------------------------------------------------------------- output fails
 # The output disk is full (/dev/full; a full tmpfs below): the command runs

@@ -53,6 +53,67 @@ print(n)
 PY
 }
 
+# wait_json FILE EXPR SECONDS: poll until a complete JSON line of FILE
+# satisfies EXPR (r = the record); false on timeout.
+wait_json() {
+	python3 - "$@" <<'PY'
+import json, sys, time
+path, expr, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
+end = time.time() + secs
+while time.time() < end:
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().split("\n")[:-1]   # complete lines only
+    except OSError:
+        lines = []
+    for line in lines:
+        r = json.loads(line)
+        if eval(expr, {"r": r, "any": any, "all": all, "len": len}):
+            sys.exit(0)
+    time.sleep(0.05)
+sys.exit(1)
+PY
+}
+
+# trace_loss LIVE_JSON REPORT_JSON: for a traced process that did not end
+# its trace (SIGKILL, SIGSEGV), compare the allocations of `memtop report
+# --json` with the live session's (--batch --json, summary last) and print
+# "ok" when the trace lost at most what the threads had not written out
+# yet, else what is wrong.  That is one buffer a thread: MT_TBUF_SIZE bytes,
+# and MT_TBUF_NESTED for events made in signal handlers (preload/trace.h,
+# read from there).  An allocation is 3 bytes of a buffer at the least
+# (trace_encode: the op byte, then the pointer delta and the size, one byte
+# each at the least; no time delta, the usable size left out), so a thread
+# loses at most (MT_TBUF_SIZE + MT_TBUF_NESTED) / 3 allocations.  Checked:
+# the totals (0 < trace <= live, live - trace <= threads_seen times that)
+# and every thread by tid (0 <= live - trace <= that; a thread of the trace
+# the live session did not see is wrong).
+trace_loss() {
+	python3 - "$1" "$2" "$top_srcdir/preload/trace.h" <<'PY'
+import json, re, sys
+live = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")][-1]
+rep = [json.loads(l) for l in open(sys.argv[2], encoding="utf-8")][-1]
+h = open(sys.argv[3], encoding="utf-8").read()
+size = {k: int(re.search(r"#define %s\s+(\d+)u" % k, h).group(1))
+        for k in ("MT_TBUF_SIZE", "MT_TBUF_NESTED")}
+cap = (size["MT_TBUF_SIZE"] + size["MT_TBUF_NESTED"]) // 3
+wrong = []
+la, ra = live["totals"]["allocs"], rep["totals"]["allocs"]
+n = live["totals"]["threads_seen"]
+if not (0 < ra <= la and la - ra <= n * cap):
+    wrong.append("totals: live %d, trace %d, %d threads of at most %d lost" % (la, ra, n, cap))
+lt = {t["tid"]: t for t in live["threads"]}
+rt = {t["tid"]: t for t in rep["threads"]}
+for tid in sorted(set(lt) | set(rt)):
+    l = lt[tid]["allocs"] if tid in lt else None
+    r = rt[tid]["allocs"] if tid in rt else 0
+    if l is None or not 0 <= l - r <= cap:
+        wrong.append("tid %d (%s): live %s, trace %d, at most %d lost"
+                     % (tid, (lt.get(tid) or rt[tid])["name"], l, r, cap))
+print("; ".join(wrong) or "ok")
+PY
+}
+
 finish() {
 	echo "# $PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]

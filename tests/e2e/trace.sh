@@ -2,13 +2,14 @@
 # trace.sh - --trace DIR and memtop report end to end: the report's totals
 # and per-thread figures equal the live session's exactly; the leak of
 # tests/progs/twosites found by stack; folded stacks and the pprof profile
-# parse and agree; a target killed with SIGKILL, a torn last block and a
-# full disk leave a readable trace; trace directories that must be refused
-# are (an existing trace, a symbolic link, a file); damaged traces get an
-# error naming the file and offset; a command that execs keeps a file for
-# each image; a program that leaves through _exit (after vfork children
-# that do too) has a complete trace; event times come from memtop's clock
-# page, or the clock when that page stands still.
+# parse and agree; a target killed with SIGKILL (short of at most a buffer
+# a thread), a torn last block and a full disk leave a readable trace;
+# trace directories that must be refused are (an existing trace, a
+# symbolic link, a file); damaged traces get an error naming the file and
+# offset; a command that execs keeps a file for each image; a program that
+# leaves through _exit (after vfork children that do too) has a complete
+# trace; event times come from memtop's clock page, or the clock when that
+# page stands still.
 . "$(dirname "$0")/lib.sh"
 
 D="$WORK/t1"
@@ -153,15 +154,18 @@ else
 fi
 
 # ---------------------------------------------------------------- killed target
+# Killed once both workers have made 100,000 allocations and sleep (the
+# first done, the second before its rename, 15 s later): each has written
+# out full buffers and holds the rest of its events in its buffer.
 D3="$WORK/t3"
-"$MEMTOP" --batch -o /dev/null --trace "$D3" -- "$PROGS/threads" 2 100000 30 \
+"$MEMTOP" --batch --json -d 0.1 -o "$WORK/t3.json" --trace "$D3" -- "$PROGS/threads" 2 100000 30 \
 	> /dev/null 2> "$WORK/t3.err" &
 mpid=$!
-i=0
-while [ $i -lt 100 ] && ! ls "$D3"/trace.*.mtt > /dev/null 2>&1; do sleep 0.1; i=$((i + 1)); done
-sleep 1.5
-tpid=$(ls "$D3" | sed -n 's/^trace\.\([0-9]*\)\.mtt$/\1/p')
-kill -KILL "$tpid"
+wait_json "$WORK/t3.json" \
+	"len([t for t in r.get('threads') or [] if t['name'] in ('worker-0', 'worker-1') and t['allocs'] == 100000]) == 2" 30 \
+	|| fail "killed target: no sample with 100,000 allocations in both workers"
+tpid=$(pgrep -P $mpid)
+kill -KILL "$tpid"  # in any case: it would run for 30 s
 wait $mpid
 check "killed target: memtop exits 128+9" "$?" 137
 check "killed target: trace still written" "$(grep -c "trace written to $D3" "$WORK/t3.err")" 1
@@ -171,6 +175,8 @@ check "killed target: says the process did not finish its trace" \
 	"$(grep -c "pid $tpid did not finish its trace (killed" "$WORK/rep3.err")" 1
 check "killed target: what was written is read (full buffers of both workers)" \
 	"$(q "$WORK/rep3.json" "s['totals']['allocs'] > 20000 and s['trace']['processes'][0]['complete'] == False")" true
+check "killed target: the trace lost at most one buffer a thread" \
+	"$(trace_loss "$WORK/t3.json" "$WORK/rep3.json")" ok
 check "killed target: the session knows how it ended" \
 	"$(q "$WORK/rep3.json" "(s['exit_status'], s['end'])")" "(137, 'killed by signal 9 (Killed)')"
 
