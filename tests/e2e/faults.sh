@@ -3,11 +3,11 @@
 # a real fault or is killed from outside mid-run (the summary, the HTML
 # export and the trace still written, the trace short of at most a buffer
 # a thread), 2,000 threads alive at once, malloc failing under a memory
-# limit, the output disk full or read-only, memtop itself killed.  The
-# target must run on unharmed and memtop must report what it can and say
-# what went wrong.  (Covered elsewhere, not repeated: raise()d
-# SIGSEGV/SIGKILL/SIGABRT in signal.sh, 17,000 short-lived threads and
-# /dev/shm full in robust.sh.)
+# limit set after the collector started and before, the output disk full
+# or read-only, memtop itself killed.  The target must run on unharmed and
+# memtop must report what it can and say what went wrong.  (Covered
+# elsewhere, not repeated: raise()d SIGSEGV/SIGKILL/SIGABRT in signal.sh,
+# 17,000 short-lived threads and /dev/shm full in robust.sh.)
 . "$(dirname "$0")/lib.sh"
 
 # embedded_summary HTML JSONL: "same" when the summary embedded in the
@@ -115,10 +115,10 @@ check "horde: a sample saw 2000 running at once" \
 	"$(q "$WORK/horde.json" "any(len([t for t in r['threads'] if t['name'].startswith('h-') and t['state'] == 'running']) == 2000 for r in samples)")" true
 
 # ---------------------------------------------------------------- malloc fails
-# Under an address-space limit.  Set with `prlimit --pid` on the running
-# command (nomem waits for a limit), so that memtop itself is not limited:
-# an ASan build of memtop cannot even start under one.  (A limit set by a
-# wrapper that then execs the program is the exec case of compat.sh.)
+# Under an address-space limit, set in two ways that leave memtop itself
+# unlimited (an ASan build of memtop cannot even start under one): with
+# `prlimit --pid` on the running command (nomem waits for a limit), after
+# the collector started; and below, by a shell that execs nomem, before.
 (ulimit -v $((256 << 10)) && exec "$PROGS/nomem") > /dev/null 2>&1
 bare=$?
 "$MEMTOP" --batch --json -o "$WORK/nomem.json" -- "$PROGS/nomem" > "$WORK/nomem.out" 2> "$WORK/nomem.err" &
@@ -139,6 +139,32 @@ check "memory limit: failures in the totals" \
 	"$(q "$WORK/nomem.json" "s['totals']['failed'] >= thread(s, 'hungry')['failed'] >= 7")" true
 check "memory limit: memtop said nothing" "$(cat "$WORK/nomem.err")" ""
 
+# The limit set before the collector starts: memtop runs a shell that sets
+# it and execs nomem, whose collector then creates its segment and tables
+# under it.  256 MiB (the bare run's) leaves it room: the collector takes
+# some 35 MiB of address space, 32 MiB of it its table of sampled blocks
+# (only if it cannot map its segment does it say so on stderr, "memtop
+# collector: cannot map ...; this process runs on unmonitored", and the
+# process runs on without figures).
+"$MEMTOP" --batch --json -o "$WORK/nomem2.json" -- \
+	sh -c "ulimit -v $((256 << 10)) && exec '$PROGS/nomem'" > "$WORK/nomem2.out" 2> "$WORK/nomem2.err" &
+mpid=$!
+wait $mpid
+rc=$?
+check "limit before the collector: memtop exits with nomem's status, the bare run's" "$rc" "$bare"
+check "limit before the collector: summary exit_status" "$(q "$WORK/nomem2.json" "s['exit_status']")" "$bare"
+check "limit before the collector: nothing on stderr (the collector set up, nothing failed)" \
+	"$(cat "$WORK/nomem2.err")" ""
+check "limit before the collector: the collector ran in nomem" \
+	"$(q "$WORK/nomem2.json" "(s['collector'], thread(s, 'hungry') is not None)")" "('loaded', True)"
+line=$(grep '^NOMEM' "$WORK/nomem2.out")
+want=$(echo "$line" | sed 's/^NOMEM allocs=\([0-9]*\) frees=\([0-9]*\) failed=\([0-9]*\).*/(\1, \2, \3)/')
+check "limit before the collector: hungry thread's allocs, frees, failed exact" \
+	"$(q "$WORK/nomem2.json" "(thread(s, 'hungry')['allocs'], thread(s, 'hungry')['frees'], thread(s, 'hungry')['failed'])")" \
+	"$want"
+check "limit before the collector: the totals' failures are hungry's" \
+	"$(q "$WORK/nomem2.json" "s['totals']['failed'] == thread(s, 'hungry')['failed'] >= 7")" true
+check "limit before the collector: no segment left behind" "$(segments_of $mpid)" 0
 
 # ---------------------------------------------------------------- output fails
 # The output disk is full (/dev/full; a full tmpfs below): the command runs
