@@ -314,7 +314,7 @@ void batch_write_json(FILE *f, const struct session *s, bool summary)
 		json_string(&j, s->end_description);
 	}
 	json_key(&j, "collector");
-	json_string(&j, s->collector_seen ? "loaded" : "not loaded");
+	json_string(&j, s->collector_seen ? "loaded" : s->collector_mapped ? "failed" : "not loaded");
 	json_key(&j, "attached");
 	json_bool(&j, s->attached);
 	json_totals(&j, s);
@@ -384,8 +384,11 @@ static void text_header(struct batch *self, const struct session *s, bool summar
 	if (s->attached)
 		fprintf(f, "Attach:  figures count from memtop's attach; blocks allocated before it "
 			"and freed since count as frees\n");
-	if (!s->collector_seen) {
-		fprintf(f, "Heap:    unavailable (the collector is not loaded in this process)\n");
+	if (!s->collector_seen && s->collector_mapped) {
+		fprintf(f, "Heap:    unavailable (the collector is loaded but could not set up "
+			"its shared memory)\n");
+	} else if (!s->collector_seen) {
+		fprintf(f, "Heap:    unavailable (memtop saw no collector in this process)\n");
 	} else {
 		const struct session_totals *t = &s->totals;
 		fprintf(f, "Heap:    %s allocs (%s)  %s frees  %s reallocs  %s failed  live %s  peak %s  frag %s\n",

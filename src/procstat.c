@@ -569,6 +569,37 @@ static int compareInt(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+int procstat_maps_file(const char *root, int pid, const char *path)
+{
+	if (!root || pid <= 0 || !path || path[0] != '/') {
+		errno = EINVAL;
+		return -1;
+	}
+	char maps[PATH_MAX];
+	int len = snprintf(maps, sizeof(maps), "%s/%d/maps", root, pid);
+	if (len < 0 || (size_t)len >= sizeof(maps)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	FILE *f = fopen(maps, "re");
+	if (!f) {
+		errno = normalizeErrno(errno);
+		return -1;
+	}
+	/* "start-end perms offset dev inode   PATH": the path runs from its
+	 * first '/' to the end of the line (a deleted file adds " (deleted)"). */
+	char *line = NULL;
+	size_t cap = 0, plen = strlen(path);
+	int found = 0;
+	while (!found && getline(&line, &cap, f) > 0) {
+		const char *p = strchr(line, '/');
+		found = p && strncmp(p, path, plen) == 0 && (p[plen] == '\n' || p[plen] == '\0');
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
 int procstat_list_threads(const char *root, int pid, int **out, size_t *n)
 {
 	if (!out || !n) {

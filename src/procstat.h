@@ -76,6 +76,10 @@ int procstat_read_thread(const char *root, int pid, int tid, struct thread_sampl
  * 0), caller frees.  0 ok; -1 with errno (ENOENT: no such process). */
 int procstat_list_threads(const char *root, int pid, int **out, size_t *n);
 
+/* Whether pid has the file at path (absolute, canonical) mapped: 1 yes,
+ * 0 no, -1 with errno (ENOENT: no such process). */
+int procstat_maps_file(const char *root, int pid, const char *path);
+
 /* Fills what it can, each part with its own valid flag; 0 if anything was
  * read, -1 with errno if nothing was. */
 int procstat_read_system(const char *root, struct sys_sample *out);

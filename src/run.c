@@ -136,6 +136,7 @@ int run_command(const struct options *opts)
 	struct session s;
 	double start = run_now_s();
 	session_init(&s, l.pid, opts->command, "/proc", start);
+	s.collector_path = collector;
 	struct batch b;
 	batch_init(&b, out, opts->json, !opts->no_stacks);
 	b.path = opts->output_path;
@@ -147,16 +148,24 @@ int run_command(const struct options *opts)
 	while (!launcher_poll(&l) && !s.seg_open && run_now_s() - start < COLLECTOR_GRACE_S &&
 	       run_now_s() < stop_at) {
 		try_open_segment(&s, &warned_open);
-		if (!s.seg_open)
+		if (!s.seg_open) {
+			session_check_collector(&s);
 			launcher_wait(&l, 0.005);
+		}
 	}
 	for (;;) {
 		try_open_segment(&s, &warned_open);
 		if (!s.seg_open && !warned_missing && !l.ended &&
 		    run_now_s() - start >= COLLECTOR_GRACE_S) {
-			format_warn("pid %d has not loaded the collector after %.0f s "
-				"(statically linked, setuid, or LD_PRELOAD removed?); "
-				"waiting for it to end", l.pid, COLLECTOR_GRACE_S);
+			session_check_collector(&s);
+			if (s.collector_mapped)
+				format_warn("pid %d loaded the collector, which could not set up "
+					"its shared memory (its own message says why); "
+					"waiting for it to end", l.pid);
+			else
+				format_warn("pid %d has not loaded the collector after %.0f s "
+					"(statically linked, setuid, or LD_PRELOAD removed?); "
+					"waiting for it to end", l.pid, COLLECTOR_GRACE_S);
 			warned_missing = true;
 		}
 		double limit = next < stop_at ? next : stop_at;
@@ -182,9 +191,15 @@ int run_command(const struct options *opts)
 		try_open_segment(&s, &warned_open);
 		session_set_ended(&s, launcher_exit_code(&l), desc);
 		exit_code = launcher_exit_code(&l);
-		if (!s.collector_seen)
-			format_warn("pid %d %s without loading the collector: "
-				"no heap figures (statically linked or setuid?)", l.pid, desc);
+		if (!s.collector_seen && s.collector_mapped)
+			format_warn("pid %d %s: no heap figures, the collector could not set "
+				"up its shared memory (its own message says why)", l.pid, desc);
+		else if (!s.collector_seen)
+			/* a process gone within milliseconds may have had it
+			 * mapped before memtop looked */
+			format_warn("pid %d %s without publishing heap figures: it did not load "
+				"the collector (statically linked or setuid?), or the collector "
+				"could not set up (then its own message is above)", l.pid, desc);
 	} else {
 		/* --duration: stop watching, leave the command running. */
 		exit_code = 0;
@@ -300,6 +315,7 @@ static int run_viewer(const struct options *opts)
 	struct session s;
 	double start = run_now_s();
 	session_init(&s, l.pid, opts->command, "/proc", start);
+	s.collector_path = collector;
 	enum viewer_end end = viewer_run(v, &l, &s, start);
 	viewer_free(v);
 	viewer_report(&l, &s, out, end);

@@ -180,6 +180,14 @@ static void add_segment_modules(struct session *self)
 	}
 }
 
+void session_check_collector(struct session *self)
+{
+	if (self->collector_seen || self->collector_mapped || !self->collector_path)
+		return;
+	self->collector_mapped =
+		procstat_maps_file(self->procroot, self->pid, self->collector_path) == 1;
+}
+
 void session_tick(struct session *self)
 {
 	if (self->seg_open)

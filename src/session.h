@@ -112,6 +112,9 @@ struct session {
 	struct shm_segment seg;
 	bool seg_open;
 	bool collector_seen;         /* a segment was ever opened */
+	bool collector_mapped;       /* no segment, but the collector was seen in
+				      * the process's maps: it could not set up */
+	const char *collector_path;  /* its canonical file, for that check; NULL: none */
 	bool attached;               /* memtop --attach loaded the collector into the
 				      * running process: figures count from the attach */
 	int seg_owner;               /* uid the segment must belong to; -1: memtop's */
@@ -162,6 +165,11 @@ void session_free(struct session *self);
 int session_open_segment(struct session *self, char *err, size_t errlen);
 /* Ask the collector's threads for fresh snapshots. */
 void session_tick(struct session *self);
+
+/* Before any segment: notes whether the process has the collector
+ * (collector_path) mapped, so that a missing segment is told apart from a
+ * process that never loaded it (collector_mapped). */
+void session_check_collector(struct session *self);
 /* Take a sample: shared memory, /proc, derived figures. */
 void session_update(struct session *self, double now_s);
 /* The last sample: rates and CPU % become averages over the whole session

@@ -211,11 +211,19 @@ static void try_open(viewer *self, struct session *s, double start, bool *warned
 	if (errno != ENOENT && errno != EAGAIN && !*warned) {
 		snprintf(self->notice, sizeof(self->notice), "%s", err);
 		*warned = true;
-	} else if (!*warned && now_s() - start >= COLLECTOR_GRACE_S) {
-		snprintf(self->notice, sizeof(self->notice),
-			 "pid %d has not loaded the collector after %.0f s (statically linked, "
-			 "setuid, or LD_PRELOAD removed?): no heap figures", s->pid,
-			 COLLECTOR_GRACE_S);
+	} else {
+		session_check_collector(s);
+		if (*warned || now_s() - start < COLLECTOR_GRACE_S)
+			return;
+		if (s->collector_mapped)
+			snprintf(self->notice, sizeof(self->notice),
+				 "pid %d loaded the collector, which could not set up its shared "
+				 "memory: no heap figures", s->pid);
+		else
+			snprintf(self->notice, sizeof(self->notice),
+				 "pid %d has not loaded the collector after %.0f s (statically "
+				 "linked, setuid, or LD_PRELOAD removed?): no heap figures",
+				 s->pid, COLLECTOR_GRACE_S);
 		*warned = true;
 	}
 }

@@ -234,6 +234,33 @@ static void test_list_threads(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* The collector in a process's maps: its exact path, not one that only
+ * starts with it; a deleted file still counts (it is mapped). */
+static void test_maps_file(void **state)
+{
+	const struct scratch *s = *state;
+	const char *lib = "/usr/lib/memtop/libmemtop.so";
+	put_text(s, "7/maps",
+		 "55d0c0000000-55d0c0001000 r--p 00000000 fe:01 12 /usr/bin/sleep\n"
+		 "7f00000000-7f00001000 r--p 00000000 fe:01 13 /usr/lib/memtop/libmemtop.so.old\n"
+		 "7f00002000-7f00003000 rw-p 00000000 00:00 0 \n"
+		 "7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]\n");
+	assert_int_equal(procstat_maps_file(s->root, 7, lib), 0);
+	put_text(s, "8/maps",
+		 "55d0c0000000-55d0c0001000 r--p 00000000 fe:01 12 /usr/bin/sleep\n"
+		 "7f00000000-7f00001000 r-xp 00001000 fe:01 14 /usr/lib/memtop/libmemtop.so\n");
+	assert_int_equal(procstat_maps_file(s->root, 8, lib), 1);
+	/* the last line without its newline */
+	put_text(s, "9/maps", "7f00000000-7f00001000 r-xp 00001000 fe:01 14 /usr/lib/memtop/libmemtop.so");
+	assert_int_equal(procstat_maps_file(s->root, 9, lib), 1);
+	errno = 0;
+	assert_int_equal(procstat_maps_file(s->root, 10, lib), -1);
+	assert_int_equal(errno, ENOENT);
+	errno = 0;
+	assert_int_equal(procstat_maps_file(s->root, 8, "libmemtop.so"), -1);
+	assert_int_equal(errno, EINVAL);
+}
+
 static void test_thread_main(void **state)
 {
 	struct thread_sample ts;
@@ -807,6 +834,7 @@ static void test_sys_cpu_percent(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_maps_file, scratch_setup, scratch_teardown),
 		cmocka_unit_test(test_process_evil_comm),
 		cmocka_unit_test(test_process_rss_prefers_statm),
 		cmocka_unit_test(test_process_io),

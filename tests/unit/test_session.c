@@ -94,6 +94,34 @@ static void *other_thread(void *arg)
 	return NULL;
 }
 
+/* A process with no segment: whether it has the collector mapped (it
+ * loaded and could not set up) or not, from its maps; this test's own
+ * executable plays the collector. */
+static void test_check_collector(void **state)
+{
+	(void)state;
+	char self_exe[4096];
+	ssize_t n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+	assert_true(n > 0);
+	self_exe[n] = '\0';
+	char *argv[] = { "self", NULL };
+	struct session s;
+	session_init(&s, getpid(), argv, "/proc", 0.0);
+	session_check_collector(&s);
+	assert_false(s.collector_mapped);        /* no path: nothing checked */
+	s.collector_path = "/nonexistent/libmemtop.so";
+	session_check_collector(&s);
+	assert_false(s.collector_mapped);
+	s.collector_path = self_exe;
+	s.collector_seen = true;                 /* a segment came: no need */
+	session_check_collector(&s);
+	assert_false(s.collector_mapped);
+	s.collector_seen = false;
+	session_check_collector(&s);
+	assert_true(s.collector_mapped);
+	session_free(&s);
+}
+
 static void test_segment_totals_and_rates(void **state)
 {
 	(void)state;
@@ -220,6 +248,7 @@ int main(void)
 		cmocka_unit_test(test_alert_rules),
 		cmocka_unit_test(test_fragmentation),
 		cmocka_unit_test(test_command_line),
+		cmocka_unit_test(test_check_collector),
 		cmocka_unit_test(test_proc_only),
 		cmocka_unit_test(test_segment_totals_and_rates),
 		cmocka_unit_test(test_adopt_symbolizer),
