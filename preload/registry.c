@@ -114,24 +114,48 @@ static int open_segment_excl(void)
 	return -1;
 }
 
+/* Add slot chunk `chunk` to the file and map it: 0, or an errno. */
 static int map_chunk(int fd, uint32_t chunk)
 {
 	off_t off = (off_t)MT_HEADER_SIZE + (off_t)chunk * MT_CHUNK_SIZE;
 	/* Reserve real tmpfs pages now: a sparse file would SIGBUS the target
-	 * on first touch when /dev/shm is full. */
+	 * on first touch when /dev/shm is full.  On failure tmpfs gives back
+	 * what it allocated and the file keeps its size. */
 	int err = posix_fallocate(fd, off, MT_CHUNK_SIZE);
 	if (err != 0) {
 		set_error("cannot grow", err);
-		return -1;
+		return err;
 	}
 	void *p = mmap(NULL, MT_CHUNK_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
 	if (p == MAP_FAILED) {
-		set_error("cannot map", errno);
-		return -1;
+		err = errno ? errno : ENOMEM;
+		set_error("cannot map", err);
+		return err;
 	}
 	chunks[chunk] = p;
 	__atomic_store_n(&mt_hdr->slots_mapped, (chunk + 1) * MT_SLOTS_PER_CHUNK, __ATOMIC_RELEASE);
 	return 0;
+}
+
+/* The segment reopened by name to grow it, if the name still designates
+ * it: a descriptor, or -1 and errno (ESTALE: another file now). */
+static int reopen_segment(void)
+{
+	int fd = shm_open(seg_name, O_RDWR | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	int err = 0;
+	if (fstat(fd, &st) != 0)
+		err = errno;
+	else if (st.st_ino != seg_ino || st.st_dev != seg_dev)
+		err = ESTALE;
+	if (err) {
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
 }
 
 int registry_init(void)
@@ -203,8 +227,9 @@ fail:
 	return -1;
 }
 
-/* Map the chunk holding slot idx if this process has not yet. */
-static struct mt_slot *slot_at(uint32_t idx)
+/* Map the chunk holding slot idx if this process has not yet; NULL and
+ * *err (an errno) if the file cannot grow to hold it. */
+static struct mt_slot *slot_at(uint32_t idx, int *err)
 {
 	uint32_t chunk = idx / MT_SLOTS_PER_CHUNK;
 	struct mt_slot *base = __atomic_load_n(&chunks[chunk], __ATOMIC_ACQUIRE);
@@ -213,16 +238,15 @@ static struct mt_slot *slot_at(uint32_t idx)
 		for (uint32_t c = 0; c <= chunk; c++) {
 			if (chunks[c])
 				continue;
-			int fd = shm_open(seg_name, O_RDWR | O_CLOEXEC, 0);
-			struct stat st;
-			if (fd < 0 || fstat(fd, &st) != 0 || st.st_ino != seg_ino ||
-			    st.st_dev != seg_dev || map_chunk(fd, c) != 0) {
-				if (fd >= 0)
-					close(fd);
+			int fd = reopen_segment();
+			int e = fd < 0 ? (errno ? errno : EIO) : map_chunk(fd, c);
+			if (fd >= 0)
+				close(fd);
+			if (e) {
 				pthread_mutex_unlock(&grow_lock);
+				*err = e;
 				return NULL;
 			}
-			close(fd);
 		}
 		base = chunks[chunk];
 		pthread_mutex_unlock(&grow_lock);
@@ -269,9 +293,8 @@ static void map_region_upto(void **chunks_of, uint32_t chunk, uint64_t region_of
 	for (uint32_t c = 0; c <= chunk; c++) {
 		if (chunks_of[c])
 			continue;
-		int fd = shm_open(seg_name, O_RDWR | O_CLOEXEC, 0);
-		struct stat st;
-		if (fd < 0 || fstat(fd, &st) != 0 || st.st_ino != seg_ino || st.st_dev != seg_dev ||
+		int fd = reopen_segment();
+		if (fd < 0 ||
 		    map_region_chunk(fd, (off_t)(region_off + (uint64_t)c * chunk_size), chunk_size,
 				     &chunks_of[c], mapped, (c + 1) * per_chunk) != 0) {
 			if (fd >= 0)
@@ -342,9 +365,23 @@ struct mt_slot *registry_register(void)
 	if (!mt_hdr)
 		return MT_SLOT_DISABLED;
 	uint32_t idx = __atomic_fetch_add(&mt_hdr->slots_used, 1, __ATOMIC_RELAXED);
-	struct mt_slot *s = idx < MT_MAX_SLOTS ? slot_at(idx) : NULL;
+	int err = 0;
+	struct mt_slot *s = idx < MT_MAX_SLOTS ? slot_at(idx, &err) : NULL;
 	if (!s) {
+		/* Pooled: beyond the capacity, or (err) no room for its slot.
+		 * The later threads of a failed chunk try again: /dev/shm may
+		 * have room by then. */
 		__atomic_fetch_add(&mt_hdr->overflow.threads, 1, __ATOMIC_RELAXED);
+		if (err) {
+			int32_t none = 0;
+			__atomic_compare_exchange_n(&mt_hdr->slots_errno, &none, err, false,
+						    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+			/* after overflow.threads and slots_errno: a reader that
+			 * loads this first (acquire) never sees more unbacked
+			 * threads than pooled ones, nor an unbacked one without
+			 * its reason */
+			__atomic_fetch_add(&mt_hdr->slots_unbacked, 1, __ATOMIC_RELEASE);
+		}
 		return MT_SLOT_OVERFLOW;
 	}
 	s->index = idx;

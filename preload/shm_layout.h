@@ -6,7 +6,12 @@
  * writer of the tick).  One segment per process, named MT_SHM_NAME_FMT with
  * the pid, created mode 0600.  It holds offsets, never pointers: both sides
  * map it at different addresses.  Any change to a structure below bumps
- * MT_LAYOUT_VERSION; a reader refuses a segment of another version.
+ * MT_LAYOUT_VERSION; a reader refuses a segment of another version.  The one
+ * exception: a field may take over padding that the collector always left
+ * zero (the file is zero-filled), if zero means "nothing to report" and no
+ * other field moves; readers of the same version that predate it ignore it,
+ * and newer readers find zero in an older collector's segment.  Fields
+ * added so: slots_unbacked and slots_errno (static assert on their place).
  *
  *   offset 0                    struct mt_shm_header (MT_HEADER_SIZE bytes)
  *   offset slots_offset         slot 0, slot 1, ... each slot_size bytes
@@ -309,6 +314,14 @@ struct mt_shm_header {
 	uint32_t exec_pending;
 	uint32_t _pad_exec;
 	struct mt_overflow overflow;
+	/* Of overflow.threads, those pooled because the file could not grow to
+	 * hold their slot's chunk (/dev/shm full: posix_fallocate failed; or
+	 * mmap, or reopening the segment), not because slot_capacity was
+	 * reached; slots_errno: the errno of the first such failure (ESTALE:
+	 * the name designates another file now).  Set before slots_unbacked
+	 * is incremented (release).  Formerly padding: see the top. */
+	uint32_t slots_unbacked;
+	int32_t  slots_errno;
 
 	/* written by the reader only: the publication tick */
 	uint64_t tick __attribute__((aligned(MT_CACHELINE)));
@@ -371,6 +384,10 @@ struct mt_shm_header {
 #define MT_ATTACH_EPATCH     (-5)  /* the modules' GOT could not be read */
 
 _Static_assert(sizeof(struct mt_slot) <= MT_SLOT_SIZE, "slot too large");
+/* Fields that took over padding moved nothing (see the top). */
+_Static_assert(offsetof(struct mt_shm_header, overflow) == 400 &&
+	       offsetof(struct mt_shm_header, slots_unbacked) == 464 &&
+	       offsetof(struct mt_shm_header, tick) == 512, "header fields moved");
 _Static_assert(sizeof(struct mt_shm_header) <= MT_MODULES_OFFSET, "header too large");
 _Static_assert(MT_MODULES_OFFSET + MT_MAX_MODULES * sizeof(struct mt_module) <= MT_HEADER_SIZE,
 	       "module table too large");

@@ -333,6 +333,16 @@ void batch_write_json(FILE *f, const struct session *s, bool summary)
 		key_uint(&j, "allocs", s->overflow.allocs);
 		key_uint(&j, "frees", s->overflow.frees);
 		key_uint(&j, "bytes_allocated", s->overflow.bytes_allocated);
+		/* why they are there: every slot taken, or no room for theirs */
+		key_uint(&j, "beyond_capacity", session_beyond_capacity(s));
+		key_uint(&j, "no_room", s->unbacked);
+		json_key(&j, "no_room_reason");
+		if (s->unbacked) {
+			char why[192];
+			json_string(&j, session_unbacked_reason(s, why, sizeof(why)));
+		} else {
+			json_null(&j);
+		}
 		json_end_object(&j);
 	}
 	json_sampling(&j, s);
@@ -462,10 +472,19 @@ static void text_threads(struct batch *self, const struct session *s, bool summa
 	}
 	if (shown < n)
 		fprintf(f, "  ... %zu more threads\n", n - shown);
-	if (s->overflow.threads)
-		fprintf(f, "  overflow: %llu threads beyond the slot capacity, %llu allocs pooled\n",
-			(unsigned long long)s->overflow.threads,
-			(unsigned long long)s->overflow.allocs);
+	if (s->overflow.threads) {
+		uint64_t beyond = session_beyond_capacity(s);
+		char why[192];
+		fprintf(f, "  overflow: ");
+		if (beyond)
+			fprintf(f, "%llu threads beyond the slot capacity, ",
+				(unsigned long long)beyond);
+		if (s->unbacked)
+			fprintf(f, "%llu threads without a slot because %s, ",
+				(unsigned long long)s->unbacked,
+				session_unbacked_reason(s, why, sizeof(why)));
+		fprintf(f, "%llu allocs pooled\n", (unsigned long long)s->overflow.allocs);
+	}
 	fputc('\n', f);
 	free(rows);
 }

@@ -792,9 +792,18 @@ function system() {
 	kv(dl, 'Stack sampling', M ? 'rates ' + M.small + ' / ' + M.medium + ' / ' + M.large + ' (small / medium / large; ' +
 		'medium from ' + fmtBytes(M.medium_threshold) + ', large from ' + fmtBytes(M.large_threshold) + ')'
 		: 'n/a: no stacks were sampled');
-	if (S.overflow)
-		kv(dl, 'Overflow', S.overflow.threads + ' threads beyond the slot capacity, ' + fmtCount(S.overflow.allocs) +
+	if (S.overflow) {
+		const O = S.overflow;
+		// beyond_capacity and no_room are absent from older reports: all beyond the capacity
+		const beyond = num(O.beyond_capacity) ? O.beyond_capacity : O.threads;
+		const why = [];
+		if (beyond)
+			why.push(beyond + ' threads beyond the slot capacity');
+		if (O.no_room)
+			why.push(O.no_room + ' threads without a slot because ' + O.no_room_reason);
+		kv(dl, 'Overflow', why.join(', ') + ', ' + fmtCount(O.allocs) +
 			' allocations pooled (in the totals, not in the thread list)');
+	}
 	return sec;
 }
 

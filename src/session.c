@@ -625,6 +625,7 @@ static void follow_exec(struct session *self)
 		t->ntop = 0;
 	}
 	self->overflow_before = self->overflow;
+	self->unbacked_before = self->unbacked;
 	self->slot_base = (uint32_t)self->nthreads;
 	self->images++;
 	free(self->top_stacks);
@@ -668,6 +669,12 @@ void session_update(struct session *self, double now_s)
 		shm_segment_refresh(&self->seg);
 		self->cpu_unit_hz = __atomic_load_n(&self->seg.hdr->cpu_unit_hz, __ATOMIC_RELAXED);
 		update_threads(self, dt);
+		uint32_t unbacked;
+		int err;
+		shm_segment_read_unbacked(&self->seg, &unbacked, &err);
+		self->unbacked = self->unbacked_before + unbacked;
+		if (unbacked && err)
+			self->unbacked_errno = err;
 		shm_segment_read_overflow(&self->seg, &self->overflow);
 		add_overflow(&self->overflow, &self->overflow_before);
 		struct mt_mallinfo mi;
@@ -718,6 +725,52 @@ void session_release_segment(struct session *self)
 {
 	if (self->seg_open)
 		shm_segment_unlink(&self->seg);
+}
+
+uint64_t session_beyond_capacity(const struct session *self)
+{
+	return self->overflow.threads > self->unbacked ? self->overflow.threads - self->unbacked
+						       : 0;
+}
+
+const char *session_unbacked_reason(const struct session *self, char *buf, size_t len)
+{
+	int e = self->unbacked_errno;
+	const char *why = strerror(e ? e : EIO);
+	if (!self->unbacked)
+		snprintf(buf, len, "%s", "");
+	else if (e == ENOSPC || e == EDQUOT)
+		snprintf(buf, len, "/dev/shm is full (%s)", why);
+	else if (e == ESTALE || e == ENOENT)
+		snprintf(buf, len, "its segment /dev/shm" MT_SHM_NAME_FMT " was removed or replaced (%s)",
+			 self->pid, why);
+	else if (e == EFBIG)
+		snprintf(buf, len, "the file size limit (ulimit -f) keeps its segment in /dev/shm "
+			 "from growing (%s)", why);
+	else
+		snprintf(buf, len, "its segment in /dev/shm could not grow (%s)", why);
+	return buf;
+}
+
+bool session_unbacked_message(const struct session *self, char *buf, size_t len)
+{
+	if (!self->unbacked) {
+		snprintf(buf, len, "%s", "");
+		return false;
+	}
+	char why[192];
+	int e = self->unbacked_errno;
+	snprintf(buf, len, "pid %d: %llu thread%s got no slot of %s own because %s; %s "
+		 "allocations are still counted, pooled in the overflow figures%s", self->pid,
+		 (unsigned long long)self->unbacked, self->unbacked == 1 ? "" : "s",
+		 self->unbacked == 1 ? "its" : "their",
+		 session_unbacked_reason(self, why, sizeof(why)),
+		 self->unbacked == 1 ? "its" : "their",
+		 e == ENOSPC || e == EDQUOT
+			 ? "; free space in /dev/shm or make it bigger "
+			   "(mount -o remount,size=SIZE /dev/shm)"
+			 : "");
+	return true;
 }
 
 struct thread_stat *session_thread(struct session *self, uint32_t slot)

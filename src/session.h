@@ -126,6 +126,12 @@ struct session {
 	size_t nthreads;             /* slots seen so far */
 	size_t capacity;
 	struct mt_overflow overflow;
+	/* Of overflow.threads: those pooled because the collector could not
+	 * add their slots to its segment (/dev/shm full...), not because
+	 * every slot was taken (all program images together), and the errno
+	 * of the first such failure (the latest image's that had one). */
+	uint64_t unbacked, unbacked_before;
+	int unbacked_errno;
 	struct session_totals totals;
 	uint64_t prev_allocs;
 
@@ -203,6 +209,17 @@ void session_history_push(struct history *h, size_t cap, const struct history_po
 /* totals from the threads' counters (not the overflow pool); the peak
  * already in totals is kept as a lower bound */
 void session_sum_threads(struct session *self);
+
+/* Threads in the overflow pool because every slot was taken (the
+ * documented capacity), as opposed to self->unbacked. */
+uint64_t session_beyond_capacity(const struct session *self);
+/* Why self->unbacked threads got no slot, e.g. "/dev/shm is full (No space
+ * left on device)", into buf; "" when none did. */
+const char *session_unbacked_reason(const struct session *self, char *buf, size_t len);
+/* The line for standard error when threads got no slot because the
+ * segment could not grow: how many, why, that their allocations are
+ * still counted, and what to do; false (buf "") when none did. */
+bool session_unbacked_message(const struct session *self, char *buf, size_t len);
 
 const char *alert_name(enum alert_level a);
 enum alert_level alert_classify(double alloc_rate, int64_t live_bytes, uint64_t failed_delta);

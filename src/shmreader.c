@@ -306,6 +306,12 @@ bool shm_segment_read_mallinfo(const struct shm_segment *self, struct mt_mallinf
 	return false;
 }
 
+void shm_segment_read_unbacked(const struct shm_segment *self, uint32_t *threads, int *err)
+{
+	*threads = __atomic_load_n(&self->hdr->slots_unbacked, __ATOMIC_ACQUIRE);
+	*err = __atomic_load_n(&self->hdr->slots_errno, __ATOMIC_RELAXED);
+}
+
 void shm_segment_read_overflow(const struct shm_segment *self, struct mt_overflow *out)
 {
 	mt_copy_words_out(out, &self->hdr->overflow, sizeof(*out));

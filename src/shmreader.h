@@ -68,6 +68,12 @@ int shm_segment_read_thread(const struct shm_segment *self, uint32_t idx,
 /* Latest published mallinfo; false if none yet or not valid. */
 bool shm_segment_read_mallinfo(const struct shm_segment *self, struct mt_mallinfo *out);
 void shm_segment_read_overflow(const struct shm_segment *self, struct mt_overflow *out);
+/* Of the overflow pool's threads, those there because the file could not
+ * grow to hold their slot (/dev/shm full...), not because every slot was
+ * taken, and the errno of the first such failure (0 when none).  Read
+ * before shm_segment_read_overflow, the count is at most the threads it
+ * reads. */
+void shm_segment_read_unbacked(const struct shm_segment *self, uint32_t *threads, int *err);
 
 /* The collector's sampling parameters; false if it does not sample stacks. */
 bool shm_segment_read_sampling(const struct shm_segment *self, struct mt_sampling *out);

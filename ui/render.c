@@ -607,8 +607,14 @@ static void draw_system(struct frame *f)
 	metrics_thread_counts(s, &seen, &exited);
 
 	canvas_put(f->c, y++, 0, f->w, STYLE_HEADER, "SYSTEM SUMMARY");
-	snprintf(line, sizeof(line), "tracked %zu, running %zu, exited %zu%s", seen,
-		 seen - exited, exited, s->overflow.threads ? ", more in the overflow pool" : "");
+	char why[192] = "";
+	int used = snprintf(line, sizeof(line), "tracked %zu, running %zu, exited %zu%s", seen,
+			    seen - exited, exited,
+			    s->overflow.threads ? ", more in the overflow pool" : "");
+	if (s->unbacked && used > 0 && (size_t)used < sizeof(line))
+		snprintf(line + used, sizeof(line) - (size_t)used, "; %llu without a slot because %s",
+			 (unsigned long long)s->unbacked,
+			 session_unbacked_reason(s, why, sizeof(why)));
 	summary_line(f, &y, "threads", line);
 
 	bool heap = s->collector_seen;

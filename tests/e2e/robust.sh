@@ -42,4 +42,50 @@ if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 else
 	echo "skip: /dev/shm-full case needs root and unshare"
 fi
+
+# /dev/shm fills up during the run: room for the header (64 KiB) and the
+# first chunk of 64 slots (128 KiB), nothing more.  horde's 100 workers are
+# all alive at once: main and 63 workers get slots, the other 37 cannot (not
+# the slot capacity: the file cannot grow).  The target runs as bare, every
+# allocation is counted (the 37 in the overflow pool), and memtop says why.
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+	"$PROGS/horde" 100 0 > "$WORK/bare.out" 2> "$WORK/bare.err"
+	bare_status=$?
+	for fmt in json text; do
+		opt=; [ $fmt = json ] && opt=--json
+		unshare -m sh -c "mount -t tmpfs -o size=192k tmpfs /dev/shm && \
+			'$MEMTOP' --batch $opt -o '$WORK/fills.$fmt' -- '$PROGS/horde' 100 0 \
+			> '$WORK/fills.$fmt.out' 2> '$WORK/fills.$fmt.err'"
+		check "/dev/shm fills ($fmt): target's status as bare" "$?" "$bare_status"
+		cmp -s "$WORK/bare.out" "$WORK/fills.$fmt.out" && pass "/dev/shm fills ($fmt): same output" \
+			|| fail "/dev/shm fills ($fmt): output $(cat "$WORK/fills.$fmt.out")"
+		grep -q "^memtop: pid [0-9]*: 37 threads got no slot of their own because /dev/shm is full (No space left on device); their allocations are still counted.*free space in /dev/shm or make it bigger" \
+			"$WORK/fills.$fmt.err" && pass "/dev/shm fills ($fmt): memtop says why, once" \
+			|| fail "/dev/shm fills ($fmt): stderr: $(cat "$WORK/fills.$fmt.err")"
+		check "/dev/shm fills ($fmt): stderr is that line only" "$(wc -l < "$WORK/fills.$fmt.err")" 1
+	done
+	check "/dev/shm fills: bare status" "$bare_status" 0
+	grep -q "^HORDE threads=100 alive_at_once=100 allocs_each=10 frees_each=10\$" "$WORK/bare.out" \
+		&& pass "/dev/shm fills: horde's own tally" || fail "horde printed $(cat "$WORK/bare.out")"
+	f="$WORK/fills.json"
+	check "/dev/shm fills: threads seen" "$(q "$f" "s['totals']['threads_seen']")" 101
+	check "/dev/shm fills: workers with a slot" \
+		"$(q "$f" "sum(1 for t in s['threads'] if t['name'].startswith('h-'))")" 63
+	check "/dev/shm fills: pooled threads" "$(q "$f" "s['overflow']['threads']")" 37
+	check "/dev/shm fills: pooled for want of room" "$(q "$f" "s['overflow']['no_room']")" 37
+	check "/dev/shm fills: none beyond the capacity" "$(q "$f" "s['overflow']['beyond_capacity']")" 0
+	check "/dev/shm fills: the reason" "$(q "$f" "s['overflow']['no_room_reason']")" \
+		"/dev/shm is full (No space left on device)"
+	for k in allocs frees; do
+		check "/dev/shm fills: every worker's $k counted (10 each)" \
+			"$(q "$f" "sum(t['$k'] for t in s['threads'] if t['name'].startswith('h-')) + s['overflow']['$k']")" 1000
+	done
+	check "/dev/shm fills: every worker's bytes counted (100 each)" \
+		"$(q "$f" "sum(t['bytes_allocated'] for t in s['threads'] if t['name'].startswith('h-')) + s['overflow']['bytes_allocated']")" 100000
+	check "/dev/shm fills: the summary says why" \
+		"$(grep -c "^  overflow: 37 threads without a slot because /dev/shm is full (No space left on device), 370 allocs pooled\$" "$WORK/fills.text")" 1
+	check "/dev/shm fills: not as the slot capacity" "$(grep -c "beyond the slot capacity" "$WORK/fills.text")" 0
+else
+	echo "skip: /dev/shm-fills-during-the-run case needs root and unshare"
+fi
 finish

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -120,6 +121,73 @@ static void test_check_collector(void **state)
 	session_check_collector(&s);
 	assert_true(s.collector_mapped);
 	session_free(&s);
+}
+
+/* Threads the collector pooled because its segment could not grow (as it
+ * writes the header when /dev/shm is full), told apart from those beyond
+ * the slot capacity, and the line memtop prints about them. */
+static void test_unbacked_threads(void **state)
+{
+	(void)state;
+	assert_int_equal(registry_init(), 0);
+	char *argv[] = { "self", NULL };
+	struct session s;
+	char err[256], msg[512], why[192];
+	session_init(&s, getpid(), argv, "/proc", 0.0);
+	assert_int_equal(session_open_segment(&s, err, sizeof(err)), 0);
+	session_update(&s, 1.0);
+	assert_int_equal(s.unbacked, 0);
+	assert_false(session_unbacked_message(&s, msg, sizeof(msg)));
+	assert_string_equal(msg, "");
+	assert_string_equal(session_unbacked_reason(&s, why, sizeof(why)), "");
+
+	/* 5 pooled: 3 found no room in /dev/shm, 2 came after the last slot */
+	mt_hdr->overflow.threads = 5;
+	mt_hdr->overflow.allocs = 50;
+	mt_hdr->slots_errno = ENOSPC;
+	mt_hdr->slots_unbacked = 3;
+	session_update(&s, 2.0);
+	assert_int_equal(s.unbacked, 3);
+	assert_int_equal(s.unbacked_errno, ENOSPC);
+	assert_int_equal(s.overflow.threads, 5);
+	assert_int_equal(session_beyond_capacity(&s), 2);
+	assert_string_equal(session_unbacked_reason(&s, why, sizeof(why)),
+			    "/dev/shm is full (No space left on device)");
+	assert_true(session_unbacked_message(&s, msg, sizeof(msg)));
+	char want[512];
+	snprintf(want, sizeof(want), "pid %d: 3 threads got no slot of their own because /dev/shm "
+		 "is full (No space left on device); their allocations are still counted, pooled "
+		 "in the overflow figures; free space in /dev/shm or make it bigger "
+		 "(mount -o remount,size=SIZE /dev/shm)", (int)getpid());
+	assert_string_equal(msg, want);
+	assert_int_equal(s.totals.threads_seen, 5);  /* the pooled threads are seen, all 5 */
+
+	mt_hdr->overflow.threads = 0;
+	mt_hdr->overflow.allocs = 0;
+	mt_hdr->slots_unbacked = 0;
+	mt_hdr->slots_errno = 0;
+	session_free(&s);
+
+	/* Other reasons: no advice about space; one thread in the singular. */
+	memset(&s, 0, sizeof(s));
+	s.pid = 77;
+	s.overflow.threads = 1;
+	s.unbacked = 1;
+	s.unbacked_errno = EFBIG;
+	assert_int_equal(session_beyond_capacity(&s), 0);
+	assert_true(session_unbacked_message(&s, msg, sizeof(msg)));
+	assert_string_equal(msg, "pid 77: 1 thread got no slot of its own because the file size "
+			    "limit (ulimit -f) keeps its segment in /dev/shm from growing (File too "
+			    "large); its allocations are still counted, pooled in the overflow figures");
+	s.unbacked_errno = ESTALE;
+	assert_string_equal(session_unbacked_reason(&s, why, sizeof(why)),
+			    "its segment /dev/shm/memtop.77 was removed or replaced (Stale file handle)");
+	s.unbacked_errno = ENOMEM;
+	assert_string_equal(session_unbacked_reason(&s, why, sizeof(why)),
+			    "its segment in /dev/shm could not grow (Cannot allocate memory)");
+	/* a race seen by a reader cannot make the capacity's share negative */
+	s.unbacked = 2;
+	assert_int_equal(session_beyond_capacity(&s), 0);
 }
 
 static void test_segment_totals_and_rates(void **state)
@@ -250,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_command_line),
 		cmocka_unit_test(test_check_collector),
 		cmocka_unit_test(test_proc_only),
+		cmocka_unit_test(test_unbacked_threads),
 		cmocka_unit_test(test_segment_totals_and_rates),
 		cmocka_unit_test(test_adopt_symbolizer),
 	};

@@ -2,6 +2,7 @@
  * test_shmreader.c - the collector's registry (writer) against memtop's
  * shmreader (reader) in one process: segment creation, thread slots, fresh
  * and published figures, exit records, mallinfo, growth past one chunk,
+ * growth refused (the thread pooled, the header saying why),
  * refusal of foreign or damaged segments, and stale-segment cleanup.
  */
 #include "config.h"
@@ -16,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -230,6 +233,57 @@ static void test_growth_beyond_one_chunk(void **state)
 	shm_segment_close(&seg);
 }
 
+/* The file cannot grow (here: a file size limit, as good as a full
+ * /dev/shm for posix_fallocate): the thread that needs the next chunk is
+ * pooled, and the header says so and why; the next thread tries again. */
+static void test_growth_refused(void **state)
+{
+	(void)state;
+	struct shm_segment seg;
+	open_own(&seg);
+	uint32_t mapped = __atomic_load_n(&mt_hdr->slots_mapped, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&mt_hdr->slots_used, mapped, __ATOMIC_RELAXED); /* next: a new chunk */
+	uint64_t pooled = mt_hdr->overflow.threads;
+	uint32_t unbacked;
+	int err;
+	shm_segment_read_unbacked(&seg, &unbacked, &err);
+	assert_int_equal(unbacked, 0);
+	assert_int_equal(err, 0);
+
+	struct stat st;
+	assert_int_equal(stat(seg.name, &st), 0);
+	assert_int_equal(st.st_size, (off_t)mt_slot_offset(mapped));
+	struct rlimit old, lim;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size;
+	void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	struct mt_slot *s = registry_register();
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, old_handler);
+
+	assert_ptr_equal(s, MT_SLOT_OVERFLOW);
+	assert_int_equal(mt_hdr->overflow.threads, pooled + 1);
+	assert_int_equal(mt_hdr->slots_mapped, mapped);
+	assert_int_equal(stat(seg.name, &st), 0);
+	assert_int_equal(st.st_size, (off_t)mt_slot_offset(mapped));  /* not grown */
+	shm_segment_read_unbacked(&seg, &unbacked, &err);
+	assert_int_equal(unbacked, 1);
+	assert_int_equal(err, EFBIG);
+
+	/* room again: the next thread gets a slot in the chunk that failed */
+	s = registry_register();
+	assert_true((uintptr_t)s > MT_SLOT_SPECIAL);
+	assert_int_equal(s->index, mapped + 1);
+	assert_int_equal(mt_hdr->slots_mapped, mapped + MT_SLOTS_PER_CHUNK);
+	shm_segment_read_unbacked(&seg, &unbacked, &err);
+	assert_int_equal(unbacked, 1);
+	assert_int_equal(err, EFBIG);
+	assert_int_equal(mt_hdr->overflow.threads, pooled + 1);
+	shm_segment_close(&seg);
+}
+
 static void write_file(const char *path, const void *data, size_t n, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
@@ -354,6 +408,7 @@ int main(void)
 		cmocka_unit_test(test_threads_live_and_exited),
 		cmocka_unit_test(test_tick_and_publish),
 		cmocka_unit_test(test_growth_beyond_one_chunk),
+		cmocka_unit_test(test_growth_refused),
 		cmocka_unit_test(test_writer_gone),
 		cmocka_unit_test(test_refuses_foreign_and_damaged),
 		cmocka_unit_test(test_cleanup_stale),

@@ -2,12 +2,14 @@
  * test_ui_render.c - unit tests of the viewer's frames, drawn into a
  * canvas from hand-built sessions: overview cards and thread grid, alert
  * and exited marks, hostile names made safe, rankings per sort key,
- * memory patterns, the system summary and timelines, the output pane,
- * focus mode with and without stacks and findings, help, the too-small
- * message, the end of the command, and ASCII-only terminals.
+ * memory patterns, the system summary (threads without a slot too) and
+ * timelines, the output pane, focus mode with and without stacks and
+ * findings, help, the too-small message, the end of the command, and
+ * ASCII-only terminals.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <math.h>
 #include <setjmp.h>
@@ -217,6 +219,18 @@ static void test_system(void **state)
 	assert_true(has("now"));
 	assert_true(has("\u2588"));
 	assert_false(geom.has_grid);
+	assert_true(lacks("overflow"));
+
+	/* threads pooled because /dev/shm filled up: said where the count is */
+	s.overflow.threads = 3;
+	s.unbacked = 3;
+	s.unbacked_errno = ENOSPC;
+	render_frame(c, &in, &geom);
+	assert_true(has("tracked 4, running 3, exited 1, more in the overflow pool; 3 without"));
+	assert_true(has("a slot because /dev/shm is full (No space left on device)"));
+	s.overflow.threads = 0;
+	s.unbacked = 0;
+	s.unbacked_errno = 0;
 }
 
 static void test_output_pane(void **state)
