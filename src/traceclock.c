@@ -90,11 +90,16 @@ traceclock *traceclock_start(int session, const char *shm_name, char *err, size_
 		free(self);
 		return NULL;
 	}
-	if (ftruncate(fd, MT_CLOCK_SIZE) != 0 ||
+	/* The page reserved, not just sized: writing to a sparse page of a
+	 * full /dev/shm would kill memtop with SIGBUS. */
+	int why = posix_fallocate(fd, 0, MT_CLOCK_SIZE);
+	if (why == 0 &&
 	    (self->page = mmap(NULL, MT_CLOCK_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) ==
-		    MAP_FAILED) {
+		    MAP_FAILED)
+		why = errno;
+	if (why != 0) {
 		snprintf(err, errlen, "cannot size or map the trace clock %s: %s", self->name,
-			 strerror(errno));
+			 strerror(why));
 		close(fd);
 		shm_unlink(self->name);
 		free(self);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # robust.sh - memtop under adverse conditions: stale segments of dead
-# processes are removed, a full /dev/shm leaves the target unharmed, and an
-# unwritable output file is a clear error.
+# processes are removed, a /dev/shm full from the start (also with --trace)
+# or filling up during the run leaves the target unharmed and memtop says
+# why, and an unwritable output file is a clear error.
 . "$(dirname "$0")/lib.sh"
 
 # a stale segment: a dead pid, owned by us, mode 0600
@@ -39,6 +40,18 @@ if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 	grep -q "memtop collector: cannot" "$WORK/full.err" && pass "/dev/shm full: collector says why" \
 		|| fail "no collector message: $(cat "$WORK/full.err")"
 	check "/dev/shm full: no figures invented" "$(q "$WORK/full.json" "s['totals'] is None")" true
+	# --trace: memtop's own clock page (4 KiB) finds no room either; it
+	# used to be sized sparse and killed memtop with SIGBUS when written
+	unshare -m sh -c "mount -t tmpfs -o size=4k tmpfs /dev/shm && \
+		dd if=/dev/zero of=/dev/shm/fill bs=4k count=1 2> /dev/null && \
+		'$MEMTOP' --batch -o /dev/null --trace '$WORK/full.trace' -- '$PROGS/tally' 50 \
+		> '$WORK/full-trace.out' 2> '$WORK/full-trace.err'"
+	check "/dev/shm full, --trace: memtop ends with the target's status" "$?" 0
+	grep -q '^TALLY' "$WORK/full-trace.out" && pass "/dev/shm full, --trace: target ran" \
+		|| fail "target output missing: $(cat "$WORK/full-trace.err")"
+	grep -q "memtop collector: cannot .*No space left on device" "$WORK/full-trace.err" \
+		&& pass "/dev/shm full, --trace: collector says why" \
+		|| fail "no collector message: $(cat "$WORK/full-trace.err")"
 else
 	echo "skip: /dev/shm-full case needs root and unshare"
 fi
