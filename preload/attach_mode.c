@@ -74,6 +74,8 @@ static void reset_figures(void)
 		mt_snapshot_publish(s, &snap);
 	}
 	zero_words(&mt_hdr->overflow, sizeof(mt_hdr->overflow));
+	/* with the pool's thread count; samplers_unbacked stays: those
+	 * threads still do not sample */
 	__atomic_store_n(&mt_hdr->slots_unbacked, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&mt_hdr->slots_errno, 0, __ATOMIC_RELAXED);
 	stacks_attach_reset();

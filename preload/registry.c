@@ -264,19 +264,20 @@ struct mt_slot *registry_slot_mapped(uint32_t idx)
 }
 
 /* Map region chunk `chunk` (of `size` bytes at `off`) into *slot and
- * advertise `count` entries in *mapped. */
+ * advertise `count` entries in *mapped: 0, or an errno. */
 static int map_region_chunk(int fd, off_t off, size_t size, void **slot, uint32_t *mapped,
 			    uint32_t count)
 {
 	int err = posix_fallocate(fd, off, (off_t)size);
 	if (err != 0) {
 		set_error("cannot grow", err);
-		return -1;
+		return err;
 	}
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
 	if (p == MAP_FAILED) {
-		set_error("cannot map", errno);
-		return -1;
+		err = errno ? errno : ENOMEM;
+		set_error("cannot map", err);
+		return err;
 	}
 	__atomic_store_n(slot, p, __ATOMIC_RELEASE);
 	__atomic_store_n(mapped, count, __ATOMIC_RELEASE);
@@ -284,26 +285,30 @@ static int map_region_chunk(int fd, off_t off, size_t size, void **slot, uint32_
 }
 
 /* Reopen the segment (checking it is still ours) and map chunks 0..chunk
- * of a region that are not mapped yet, in order so that the advertised
- * count covers them all. */
+ * of a stack region that are not mapped yet, in order so that the
+ * advertised count covers them all.  A failure is noted in the header
+ * (stacks_errno, the first one's) for memtop to report. */
 static void map_region_upto(void **chunks_of, uint32_t chunk, uint64_t region_off,
 			    size_t chunk_size, uint32_t per_chunk, uint32_t *mapped)
 {
+	int err = 0;
 	pthread_mutex_lock(&grow_lock);
-	for (uint32_t c = 0; c <= chunk; c++) {
+	for (uint32_t c = 0; c <= chunk && !err; c++) {
 		if (chunks_of[c])
 			continue;
 		int fd = reopen_segment();
-		if (fd < 0 ||
-		    map_region_chunk(fd, (off_t)(region_off + (uint64_t)c * chunk_size), chunk_size,
-				     &chunks_of[c], mapped, (c + 1) * per_chunk) != 0) {
-			if (fd >= 0)
-				close(fd);
-			break;
-		}
-		close(fd);
+		err = fd < 0 ? (errno ? errno : EIO)
+			     : map_region_chunk(fd, (off_t)(region_off + (uint64_t)c * chunk_size),
+						chunk_size, &chunks_of[c], mapped, (c + 1) * per_chunk);
+		if (fd >= 0)
+			close(fd);
 	}
 	pthread_mutex_unlock(&grow_lock);
+	if (err) {
+		int32_t none = 0;
+		__atomic_compare_exchange_n(&mt_hdr->stacks_errno, &none, err, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	}
 }
 
 uint32_t registry_area_new(void)
@@ -311,7 +316,14 @@ uint32_t registry_area_new(void)
 	if (!mt_hdr)
 		return MT_NO_AREA;
 	uint32_t id = __atomic_fetch_add(&mt_hdr->areas_used, 1, __ATOMIC_RELAXED);
-	return id < MT_MAX_AREAS && registry_area(id) ? id : MT_NO_AREA;
+	if (id >= MT_MAX_AREAS)
+		return MT_NO_AREA;
+	if (registry_area(id))
+		return id;
+	/* no room for it (stacks_errno says why): the thread stops sampling;
+	 * released after stacks_errno, which a reader loads after this */
+	__atomic_fetch_add(&mt_hdr->samplers_unbacked, 1, __ATOMIC_RELEASE);
+	return MT_NO_AREA;
 }
 
 struct mt_stack_area *registry_area_mapped(uint32_t id)

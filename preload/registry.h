@@ -49,7 +49,8 @@ MT_HIDDEN struct mt_stack_rec *registry_stack_rec(uint32_t id);
 /* The same for a record this process already mapped: no lock, no call. */
 MT_HIDDEN struct mt_stack_rec *registry_stack_rec_mapped(uint32_t id);
 
-/* A new stack area (for a thread's first sample); MT_NO_AREA if none. */
+/* A new stack area (for a thread's first sample); MT_NO_AREA if none
+ * (counted in the header's samplers_unbacked when there is no room). */
 MT_HIDDEN uint32_t registry_area_new(void);
 /* Area id, mapping its chunk if needed (slow path) / already mapped only. */
 MT_HIDDEN struct mt_stack_area *registry_area(uint32_t id);

@@ -11,7 +11,8 @@
  * zero (the file is zero-filled), if zero means "nothing to report" and no
  * other field moves; readers of the same version that predate it ignore it,
  * and newer readers find zero in an older collector's segment.  Fields
- * added so: slots_unbacked and slots_errno (static assert on their place).
+ * added so: slots_unbacked, slots_errno, samplers_unbacked and stacks_errno
+ * (static assert on their place).
  *
  *   offset 0                    struct mt_shm_header (MT_HEADER_SIZE bytes)
  *   offset slots_offset         slot 0, slot 1, ... each slot_size bytes
@@ -322,6 +323,13 @@ struct mt_shm_header {
 	 * is incremented (release).  Formerly padding: see the top. */
 	uint32_t slots_unbacked;
 	int32_t  slots_errno;
+	/* The same for stack storage: threads that stopped sampling because
+	 * no stack area could be added for them (their exact counters are
+	 * complete), and the errno of the first failure to add stack records
+	 * or areas (a sample whose record could not be added goes to
+	 * MT_STACK_OTHER, in stacks_lost).  Formerly padding too. */
+	uint32_t samplers_unbacked;
+	int32_t  stacks_errno;
 
 	/* written by the reader only: the publication tick */
 	uint64_t tick __attribute__((aligned(MT_CACHELINE)));
@@ -387,6 +395,7 @@ _Static_assert(sizeof(struct mt_slot) <= MT_SLOT_SIZE, "slot too large");
 /* Fields that took over padding moved nothing (see the top). */
 _Static_assert(offsetof(struct mt_shm_header, overflow) == 400 &&
 	       offsetof(struct mt_shm_header, slots_unbacked) == 464 &&
+	       offsetof(struct mt_shm_header, stacks_errno) == 476 &&
 	       offsetof(struct mt_shm_header, tick) == 512, "header fields moved");
 _Static_assert(sizeof(struct mt_shm_header) <= MT_MODULES_OFFSET, "header too large");
 _Static_assert(MT_MODULES_OFFSET + MT_MAX_MODULES * sizeof(struct mt_module) <= MT_HEADER_SIZE,

@@ -535,8 +535,11 @@ struct mt_sampled stacks_sample(struct mt_sampler *s, struct mt_slot *slot, unsi
 	struct mt_sampled none = { 0, 0 };
 	struct mt_stack_area *a = mt_hdr ? area_of_slot(slot) : NULL;
 	if (!a) {
-		/* No room for this thread's figures: stop sampling it. */
-		s->countdown[tier] = MT_COUNTDOWN_OFF;
+		/* No room for this thread's figures: stop sampling it, in
+		 * every tier (one tier alone would ask for an area again at
+		 * the next tier's hit). */
+		for (unsigned t = 0; t < 3; t++)
+			s->countdown[t] = MT_COUNTDOWN_OFF;
 		return none;
 	}
 	uint64_t w = mt_sampler_decide(s, &mt_scfg, a->sites, tier, site);

@@ -1032,9 +1032,9 @@ int attach_main(const struct options *opts)
 			end == VIEWER_TERMINAL_LOST ? "the terminal went away" : "q", pid,
 			injected && exit_code == 0 ? ", detached" : "");
 	}
-	char unbacked[512];
-	if (session_unbacked_message(&s, unbacked, sizeof(unbacked)))
-		format_warn("%s", unbacked);
+	char no_room[1024];
+	if (session_room_message(&s, no_room, sizeof(no_room)))
+		format_warn("%s", no_room);
 	if (opts->export_path) {
 		if (html_export(&s, opts->export_path, err, sizeof(err)) == 0) {
 			format_warn("report written to %s", opts->export_path);

@@ -202,6 +202,15 @@ static void json_sampling(struct json *j, const struct session *s)
 	key_uint(j, "depth", m->depth);
 	key_uint(j, "samples_unstored", s->stacks_lost);
 	key_uint(j, "live_untracked", s->live_untracked);
+	/* stack storage that could not be added (/dev/shm full) */
+	key_uint(j, "no_room_threads", s->unsampled);
+	json_key(j, "no_room_reason");
+	if (s->stacks_errno) {
+		char why[192];
+		json_string(j, session_stacks_reason(s, why, sizeof(why)));
+	} else {
+		json_null(j);
+	}
 	json_end_object(j);
 }
 
@@ -492,6 +501,16 @@ static void text_threads(struct batch *self, const struct session *s, bool summa
 static void text_stacks(struct batch *self, const struct session *s, bool summary)
 {
 	FILE *f = self->out;
+	if (s->stacks_enabled && s->stacks_errno) {
+		char why[192];
+		session_stacks_reason(s, why, sizeof(why));
+		if (s->unsampled)
+			fprintf(f, "Stacks:  %llu threads not sampled because %s\n",
+				(unsigned long long)s->unsampled, why);
+		else
+			fprintf(f, "Stacks:  some samples under the catch-all stack because %s\n",
+				why);
+	}
 	if (!s->stacks_enabled || s->ntop == 0)
 		return;
 	size_t max = summary ? TEXT_STACKS_SUMMARY : TEXT_STACKS_SAMPLE;

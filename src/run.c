@@ -73,12 +73,12 @@ static FILE *open_output(const char *path)
 	return fdopen(fd, "w");
 }
 
-/* Threads that got no slot because /dev/shm (or the segment) could not
- * grow: one line on standard error, after the session. */
-static void warn_unbacked(const struct session *s)
+/* The segment could not grow (/dev/shm full): threads without a slot, or
+ * without call stacks; one line on standard error, after the session. */
+static void warn_no_room(const struct session *s)
 {
-	char msg[512];
-	if (session_unbacked_message(s, msg, sizeof(msg)))
+	char msg[1024];
+	if (session_room_message(s, msg, sizeof(msg)))
 		format_warn("%s", msg);
 }
 
@@ -215,7 +215,7 @@ int run_command(const struct options *opts)
 	}
 	session_finish(&s, run_now_s());
 	batch_summary(&b, &s);
-	warn_unbacked(&s);
+	warn_no_room(&s);
 	bool export_failed = opts->export_path && export_report(&s, opts->export_path) != 0;
 	tracedir_finish(&s);
 	if (l.ended)
@@ -246,12 +246,12 @@ static void viewer_report(const struct launcher *l, const struct session *s, out
 		if (!s->collector_seen)
 			format_warn("pid %d never loaded the collector: no heap figures "
 				"(statically linked or setuid?)", l->pid);
-		warn_unbacked(s);
+		warn_no_room(s);
 	} else {
 		format_warn("stopped watching (%s); pid %d keeps running",
 			end == VIEWER_DURATION ? "--duration" :
 			end == VIEWER_TERMINAL_LOST ? "the terminal went away" : "q", l->pid);
-		warn_unbacked(s);
+		warn_no_room(s);
 	}
 	outpane_poll(out);
 	if (l->ended && outpane_remove_if_empty(out))

@@ -626,6 +626,7 @@ static void follow_exec(struct session *self)
 	}
 	self->overflow_before = self->overflow;
 	self->unbacked_before = self->unbacked;
+	self->unsampled_before = self->unsampled;
 	self->slot_base = (uint32_t)self->nthreads;
 	self->images++;
 	free(self->top_stacks);
@@ -669,12 +670,16 @@ void session_update(struct session *self, double now_s)
 		shm_segment_refresh(&self->seg);
 		self->cpu_unit_hz = __atomic_load_n(&self->seg.hdr->cpu_unit_hz, __ATOMIC_RELAXED);
 		update_threads(self, dt);
-		uint32_t unbacked;
+		uint32_t n;
 		int err;
-		shm_segment_read_unbacked(&self->seg, &unbacked, &err);
-		self->unbacked = self->unbacked_before + unbacked;
-		if (unbacked && err)
+		shm_segment_read_unbacked(&self->seg, &n, &err);
+		self->unbacked = self->unbacked_before + n;
+		if (n && err)
 			self->unbacked_errno = err;
+		shm_segment_read_stack_room(&self->seg, &n, &err);
+		self->unsampled = self->unsampled_before + n;
+		if (err)
+			self->stacks_errno = err;
 		shm_segment_read_overflow(&self->seg, &self->overflow);
 		add_overflow(&self->overflow, &self->overflow_before);
 		struct mt_mallinfo mi;
@@ -733,17 +738,15 @@ uint64_t session_beyond_capacity(const struct session *self)
 						       : 0;
 }
 
-const char *session_unbacked_reason(const struct session *self, char *buf, size_t len)
+/* Why the segment of pid could not grow, from errno e. */
+static const char *grow_reason(int e, int pid, char *buf, size_t len)
 {
-	int e = self->unbacked_errno;
 	const char *why = strerror(e ? e : EIO);
-	if (!self->unbacked)
-		snprintf(buf, len, "%s", "");
-	else if (e == ENOSPC || e == EDQUOT)
+	if (e == ENOSPC || e == EDQUOT)
 		snprintf(buf, len, "/dev/shm is full (%s)", why);
 	else if (e == ESTALE || e == ENOENT)
 		snprintf(buf, len, "its segment /dev/shm" MT_SHM_NAME_FMT " was removed or replaced (%s)",
-			 self->pid, why);
+			 pid, why);
 	else if (e == EFBIG)
 		snprintf(buf, len, "the file size limit (ulimit -f) keeps its segment in /dev/shm "
 			 "from growing (%s)", why);
@@ -752,24 +755,75 @@ const char *session_unbacked_reason(const struct session *self, char *buf, size_
 	return buf;
 }
 
-bool session_unbacked_message(const struct session *self, char *buf, size_t len)
+static const char *grow_advice(int e)
+{
+	return e == ENOSPC || e == EDQUOT
+		? "; free space in /dev/shm or make it bigger (mount -o remount,size=SIZE /dev/shm)"
+		: "";
+}
+
+const char *session_unbacked_reason(const struct session *self, char *buf, size_t len)
 {
 	if (!self->unbacked) {
 		snprintf(buf, len, "%s", "");
+		return buf;
+	}
+	return grow_reason(self->unbacked_errno, self->pid, buf, len);
+}
+
+const char *session_stacks_reason(const struct session *self, char *buf, size_t len)
+{
+	if (!self->stacks_errno) {
+		snprintf(buf, len, "%s", "");
+		return buf;
+	}
+	return grow_reason(self->stacks_errno, self->pid, buf, len);
+}
+
+/* Of the one line below: what became of the threads without a slot, and
+ * of the call stacks without room. */
+static void slots_part(const struct session *self, char *buf, size_t len)
+{
+	bool one = self->unbacked == 1;
+	snprintf(buf, len, "%llu thread%s got no slot of %s own (%s allocations are still "
+		 "counted, pooled in the overflow figures)", (unsigned long long)self->unbacked,
+		 one ? "" : "s", one ? "its" : "their", one ? "its" : "their");
+}
+
+static void stacks_part(const struct session *self, char *buf, size_t len)
+{
+	bool one = self->unsampled == 1;
+	if (self->unsampled)
+		snprintf(buf, len, "%llu thread%s could not sample call stacks (the stack estimates "
+			 "leave %s out)", (unsigned long long)self->unsampled, one ? "" : "s",
+			 one ? "it" : "them");
+	else
+		snprintf(buf, len, "some sampled call stacks could not be recorded (their samples "
+			 "are counted under the catch-all stack)");
+}
+
+bool session_room_message(const struct session *self, char *buf, size_t len)
+{
+	char r1[192], r2[192], a[256], b[256];
+	bool slots = self->unbacked != 0, stacks = self->stacks_errno != 0;
+	if (!slots && !stacks) {
+		snprintf(buf, len, "%s", "");
 		return false;
 	}
-	char why[192];
-	int e = self->unbacked_errno;
-	snprintf(buf, len, "pid %d: %llu thread%s got no slot of %s own because %s; %s "
-		 "allocations are still counted, pooled in the overflow figures%s", self->pid,
-		 (unsigned long long)self->unbacked, self->unbacked == 1 ? "" : "s",
-		 self->unbacked == 1 ? "its" : "their",
-		 session_unbacked_reason(self, why, sizeof(why)),
-		 self->unbacked == 1 ? "its" : "their",
-		 e == ENOSPC || e == EDQUOT
-			 ? "; free space in /dev/shm or make it bigger "
-			   "(mount -o remount,size=SIZE /dev/shm)"
-			 : "");
+	session_unbacked_reason(self, r1, sizeof(r1));
+	session_stacks_reason(self, r2, sizeof(r2));
+	slots_part(self, a, sizeof(a));
+	stacks_part(self, b, sizeof(b));
+	const char *advice = grow_advice(slots ? self->unbacked_errno : self->stacks_errno);
+	if (!*advice && stacks)
+		advice = grow_advice(self->stacks_errno);
+	if (slots && stacks && strcmp(r1, r2) == 0)
+		snprintf(buf, len, "pid %d: %s: %s; %s%s", self->pid, r1, a, b, advice);
+	else if (slots && stacks)
+		snprintf(buf, len, "pid %d: %s: %s; %s: %s%s", self->pid, r1, a, r2, b, advice);
+	else
+		snprintf(buf, len, "pid %d: %s: %s%s", self->pid, slots ? r1 : r2, slots ? a : b,
+			 advice);
 	return true;
 }
 

@@ -132,6 +132,11 @@ struct session {
 	 * of the first such failure (the latest image's that had one). */
 	uint64_t unbacked, unbacked_before;
 	int unbacked_errno;
+	/* The same for stack storage: threads that could not sample call
+	 * stacks for want of room (all images), and the errno of the first
+	 * failure to add stack storage (the latest image's that had one). */
+	uint64_t unsampled, unsampled_before;
+	int stacks_errno;
 	struct session_totals totals;
 	uint64_t prev_allocs;
 
@@ -216,10 +221,13 @@ uint64_t session_beyond_capacity(const struct session *self);
 /* Why self->unbacked threads got no slot, e.g. "/dev/shm is full (No space
  * left on device)", into buf; "" when none did. */
 const char *session_unbacked_reason(const struct session *self, char *buf, size_t len);
-/* The line for standard error when threads got no slot because the
- * segment could not grow: how many, why, that their allocations are
- * still counted, and what to do; false (buf "") when none did. */
-bool session_unbacked_message(const struct session *self, char *buf, size_t len);
+/* Why stack storage could not be added (self->stacks_errno), "" if it
+ * could. */
+const char *session_stacks_reason(const struct session *self, char *buf, size_t len);
+/* The line for standard error when the segment could not grow: why, how
+ * many threads got no slot (their allocations still counted) and could
+ * not sample call stacks, and what to do; false (buf "") when it could. */
+bool session_room_message(const struct session *self, char *buf, size_t len);
 
 const char *alert_name(enum alert_level a);
 enum alert_level alert_classify(double alloc_rate, int64_t live_bytes, uint64_t failed_delta);

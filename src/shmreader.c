@@ -443,6 +443,12 @@ void shm_segment_read_stack_losses(const struct shm_segment *self, uint64_t *sta
 	*live_untracked = __atomic_load_n(&self->hdr->live_untracked, __ATOMIC_RELAXED);
 }
 
+void shm_segment_read_stack_room(const struct shm_segment *self, uint32_t *threads, int *err)
+{
+	*threads = __atomic_load_n(&self->hdr->samplers_unbacked, __ATOMIC_ACQUIRE);
+	*err = __atomic_load_n(&self->hdr->stacks_errno, __ATOMIC_RELAXED);
+}
+
 uint32_t shm_segment_module_count(const struct shm_segment *self)
 {
 	if (self->hdr->modules_offset != MT_MODULES_OFFSET)

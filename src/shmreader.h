@@ -97,6 +97,11 @@ int shm_segment_read_module(const struct shm_segment *self, uint32_t idx, struct
  * cannot be credited. */
 void shm_segment_read_stack_losses(const struct shm_segment *self, uint64_t *stacks_lost,
 				   uint64_t *live_untracked);
+/* Threads that stopped sampling because no stack area could be added for
+ * them, and the errno of the first failure to add stack storage (0 when
+ * none; it may be set with no such thread: a record that could not be
+ * added sends its samples to the catch-all stack). */
+void shm_segment_read_stack_room(const struct shm_segment *self, uint32_t *threads, int *err);
 
 /* Remove segments in dir (normally /dev/shm) of our uid whose process is
  * gone, unless the memtop that launched it still runs; own_session (a pid,

@@ -59,20 +59,22 @@ fi
 # /dev/shm fills up during the run: room for the header (64 KiB) and the
 # first chunk of 64 slots (128 KiB), nothing more.  horde's 100 workers are
 # all alive at once: main and 63 workers get slots, the other 37 cannot (not
-# the slot capacity: the file cannot grow).  The target runs as bare, every
-# allocation is counted (the 37 in the overflow pool), and memtop says why.
+# the slot capacity: the file cannot grow).  Every allocation is sampled, so
+# each of the 64 asks for a stack area at once, and finds no room either.
+# The target runs as bare, every allocation is counted (the 37 in the
+# overflow pool), and memtop says why, on one line.
 if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 	"$PROGS/horde" 100 0 > "$WORK/bare.out" 2> "$WORK/bare.err"
 	bare_status=$?
 	for fmt in json text; do
 		opt=; [ $fmt = json ] && opt=--json
 		unshare -m sh -c "mount -t tmpfs -o size=192k tmpfs /dev/shm && \
-			'$MEMTOP' --batch $opt -o '$WORK/fills.$fmt' -- '$PROGS/horde' 100 0 \
+			'$MEMTOP' --batch $opt --sample-small 1 -o '$WORK/fills.$fmt' -- '$PROGS/horde' 100 0 \
 			> '$WORK/fills.$fmt.out' 2> '$WORK/fills.$fmt.err'"
 		check "/dev/shm fills ($fmt): target's status as bare" "$?" "$bare_status"
 		cmp -s "$WORK/bare.out" "$WORK/fills.$fmt.out" && pass "/dev/shm fills ($fmt): same output" \
 			|| fail "/dev/shm fills ($fmt): output $(cat "$WORK/fills.$fmt.out")"
-		grep -q "^memtop: pid [0-9]*: 37 threads got no slot of their own because /dev/shm is full (No space left on device); their allocations are still counted.*free space in /dev/shm or make it bigger" \
+		grep -q "^memtop: pid [0-9]*: /dev/shm is full (No space left on device): 37 threads got no slot of their own (their allocations are still counted, pooled in the overflow figures); 64 threads could not sample call stacks (the stack estimates leave them out); free space in /dev/shm or make it bigger (mount -o remount,size=SIZE /dev/shm)\$" \
 			"$WORK/fills.$fmt.err" && pass "/dev/shm fills ($fmt): memtop says why, once" \
 			|| fail "/dev/shm fills ($fmt): stderr: $(cat "$WORK/fills.$fmt.err")"
 		check "/dev/shm fills ($fmt): stderr is that line only" "$(wc -l < "$WORK/fills.$fmt.err")" 1
@@ -98,6 +100,12 @@ if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 	check "/dev/shm fills: the summary says why" \
 		"$(grep -c "^  overflow: 37 threads without a slot because /dev/shm is full (No space left on device), 370 allocs pooled\$" "$WORK/fills.text")" 1
 	check "/dev/shm fills: not as the slot capacity" "$(grep -c "beyond the slot capacity" "$WORK/fills.text")" 0
+	check "/dev/shm fills: threads that could not sample" "$(q "$f" "s['sampling']['no_room_threads']")" 64
+	check "/dev/shm fills: why they could not" "$(q "$f" "s['sampling']['no_room_reason']")" \
+		"/dev/shm is full (No space left on device)"
+	check "/dev/shm fills: no stack invented" "$(q "$f" "len(s['top_stacks'])")" 0
+	check "/dev/shm fills: the text summary on stacks" \
+		"$(grep -c "^Stacks:  64 threads not sampled because /dev/shm is full (No space left on device)\$" "$WORK/fills.text")" 1
 else
 	echo "skip: /dev/shm-fills-during-the-run case needs root and unshare"
 fi

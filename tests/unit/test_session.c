@@ -125,21 +125,24 @@ static void test_check_collector(void **state)
 
 /* Threads the collector pooled because its segment could not grow (as it
  * writes the header when /dev/shm is full), told apart from those beyond
- * the slot capacity, and the line memtop prints about them. */
+ * the slot capacity; threads that could not sample call stacks for the same
+ * reason; and the one line memtop prints about them. */
 static void test_unbacked_threads(void **state)
 {
 	(void)state;
 	assert_int_equal(registry_init(), 0);
 	char *argv[] = { "self", NULL };
 	struct session s;
-	char err[256], msg[512], why[192];
+	char err[256], msg[1024], why[192], want[1024];
 	session_init(&s, getpid(), argv, "/proc", 0.0);
 	assert_int_equal(session_open_segment(&s, err, sizeof(err)), 0);
 	session_update(&s, 1.0);
 	assert_int_equal(s.unbacked, 0);
-	assert_false(session_unbacked_message(&s, msg, sizeof(msg)));
+	assert_int_equal(s.unsampled, 0);
+	assert_false(session_room_message(&s, msg, sizeof(msg)));
 	assert_string_equal(msg, "");
 	assert_string_equal(session_unbacked_reason(&s, why, sizeof(why)), "");
+	assert_string_equal(session_stacks_reason(&s, why, sizeof(why)), "");
 
 	/* 5 pooled: 3 found no room in /dev/shm, 2 came after the last slot */
 	mt_hdr->overflow.threads = 5;
@@ -153,19 +156,36 @@ static void test_unbacked_threads(void **state)
 	assert_int_equal(session_beyond_capacity(&s), 2);
 	assert_string_equal(session_unbacked_reason(&s, why, sizeof(why)),
 			    "/dev/shm is full (No space left on device)");
-	assert_true(session_unbacked_message(&s, msg, sizeof(msg)));
-	char want[512];
-	snprintf(want, sizeof(want), "pid %d: 3 threads got no slot of their own because /dev/shm "
-		 "is full (No space left on device); their allocations are still counted, pooled "
-		 "in the overflow figures; free space in /dev/shm or make it bigger "
+	assert_true(session_room_message(&s, msg, sizeof(msg)));
+	snprintf(want, sizeof(want), "pid %d: /dev/shm is full (No space left on device): 3 threads "
+		 "got no slot of their own (their allocations are still counted, pooled in the "
+		 "overflow figures); free space in /dev/shm or make it bigger "
 		 "(mount -o remount,size=SIZE /dev/shm)", (int)getpid());
 	assert_string_equal(msg, want);
 	assert_int_equal(s.totals.threads_seen, 5);  /* the pooled threads are seen, all 5 */
+
+	/* and 4 threads found no room for their stack areas */
+	mt_hdr->stacks_errno = ENOSPC;
+	mt_hdr->samplers_unbacked = 4;
+	session_update(&s, 3.0);
+	assert_int_equal(s.unsampled, 4);
+	assert_int_equal(s.stacks_errno, ENOSPC);
+	assert_string_equal(session_stacks_reason(&s, why, sizeof(why)),
+			    "/dev/shm is full (No space left on device)");
+	assert_true(session_room_message(&s, msg, sizeof(msg)));
+	snprintf(want, sizeof(want), "pid %d: /dev/shm is full (No space left on device): 3 threads "
+		 "got no slot of their own (their allocations are still counted, pooled in the "
+		 "overflow figures); 4 threads could not sample call stacks (the stack estimates "
+		 "leave them out); free space in /dev/shm or make it bigger "
+		 "(mount -o remount,size=SIZE /dev/shm)", (int)getpid());
+	assert_string_equal(msg, want);
 
 	mt_hdr->overflow.threads = 0;
 	mt_hdr->overflow.allocs = 0;
 	mt_hdr->slots_unbacked = 0;
 	mt_hdr->slots_errno = 0;
+	mt_hdr->samplers_unbacked = 0;
+	mt_hdr->stacks_errno = 0;
 	session_free(&s);
 
 	/* Other reasons: no advice about space; one thread in the singular. */
@@ -175,17 +195,37 @@ static void test_unbacked_threads(void **state)
 	s.unbacked = 1;
 	s.unbacked_errno = EFBIG;
 	assert_int_equal(session_beyond_capacity(&s), 0);
-	assert_true(session_unbacked_message(&s, msg, sizeof(msg)));
-	assert_string_equal(msg, "pid 77: 1 thread got no slot of its own because the file size "
-			    "limit (ulimit -f) keeps its segment in /dev/shm from growing (File too "
-			    "large); its allocations are still counted, pooled in the overflow figures");
+	assert_true(session_room_message(&s, msg, sizeof(msg)));
+	assert_string_equal(msg, "pid 77: the file size limit (ulimit -f) keeps its segment in "
+			    "/dev/shm from growing (File too large): 1 thread got no slot of its own "
+			    "(its allocations are still counted, pooled in the overflow figures)");
 	s.unbacked_errno = ESTALE;
 	assert_string_equal(session_unbacked_reason(&s, why, sizeof(why)),
 			    "its segment /dev/shm/memtop.77 was removed or replaced (Stale file handle)");
 	s.unbacked_errno = ENOMEM;
 	assert_string_equal(session_unbacked_reason(&s, why, sizeof(why)),
 			    "its segment in /dev/shm could not grow (Cannot allocate memory)");
+	/* two reasons: each says its own; /dev/shm full brings the advice */
+	s.stacks_errno = ENOSPC;
+	s.unsampled = 1;
+	assert_true(session_room_message(&s, msg, sizeof(msg)));
+	assert_string_equal(msg, "pid 77: its segment in /dev/shm could not grow (Cannot allocate "
+			    "memory): 1 thread got no slot of its own (its allocations are still "
+			    "counted, pooled in the overflow figures); /dev/shm is full (No space left "
+			    "on device): 1 thread could not sample call stacks (the stack estimates "
+			    "leave it out); free space in /dev/shm or make it bigger "
+			    "(mount -o remount,size=SIZE /dev/shm)");
+	/* stack records only (no thread refused an area) */
+	s.unbacked = 0;
+	s.overflow.threads = 0;
+	s.unsampled = 0;
+	assert_true(session_room_message(&s, msg, sizeof(msg)));
+	assert_string_equal(msg, "pid 77: /dev/shm is full (No space left on device): some sampled "
+			    "call stacks could not be recorded (their samples are counted under the "
+			    "catch-all stack); free space in /dev/shm or make it bigger "
+			    "(mount -o remount,size=SIZE /dev/shm)");
 	/* a race seen by a reader cannot make the capacity's share negative */
+	s.overflow.threads = 1;
 	s.unbacked = 2;
 	assert_int_equal(session_beyond_capacity(&s), 0);
 }

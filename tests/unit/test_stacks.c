@@ -3,8 +3,8 @@
  * one process, read back through memtop's shmreader: capture and
  * deduplication into the shared stack table, a thread's stack area and its
  * weights, the live table (take, free credit, put back), the filter, the
- * module table, the capture depth, and the area's consistency under a
- * concurrent reader.
+ * module table, the capture depth, the area's consistency under a
+ * concurrent reader, and a thread with no room for its area.
  *
  * stacks.c skips the frames of the object it is linked into, here this test
  * program; calls that come back through libc (qsort's comparator) leave
@@ -13,7 +13,9 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -324,6 +328,52 @@ static void test_reader_never_sees_torn_entries(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* The file cannot grow for a new thread's stack area (a file size limit
+ * here, as good as a full /dev/shm for posix_fallocate): its first sample
+ * is dropped, it stops sampling in every tier, and the header says how many
+ * threads and why, for memtop. */
+static void test_no_room_for_an_area(void **state)
+{
+	(void)state;
+	struct mt_slot *other = registry_register();
+	assert_true((uintptr_t)other > MT_SLOT_SPECIAL);
+	struct mt_sampler s2;
+	stacks_thread_init(&s2, other);
+	uint32_t mapped = mt_hdr->areas_mapped;
+	__atomic_store_n(&mt_hdr->areas_used, mapped, __ATOMIC_RELAXED);  /* next: a new chunk */
+	uint32_t threads;
+	int err;
+	shm_segment_read_stack_room(&seg, &threads, &err);
+	assert_int_equal(threads, 0);
+	assert_int_equal(err, 0);
+
+	struct stat st;
+	assert_int_equal(stat(seg.name, &st), 0);
+	struct rlimit old, lim;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size;
+	void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	static char block[64];
+	struct mt_sampled r = stacks_sample(&s2, other, MT_TIER_SMALL, block, 64, 0x1234);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, old_handler);
+
+	assert_int_equal(r.weight, 0);
+	assert_int_equal(other->area, MT_NO_AREA);
+	for (int t = 0; t < 3; t++)
+		assert_int_equal(s2.countdown[t], MT_COUNTDOWN_OFF);
+	assert_int_equal(mt_hdr->areas_mapped, mapped);
+	shm_segment_read_stack_room(&seg, &threads, &err);
+	assert_int_equal(threads, 1);
+	assert_int_equal(err, EFBIG);
+	/* no tier hits again, so the thread does not ask again (and is
+	 * counted once): the small tier alone used to be turned off */
+	for (unsigned t = 0; t < 3; t++)
+		assert_false(mt_sampler_hit(&s2, t));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -335,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_sampling_described_in_header),
 		cmocka_unit_test(test_depth_limit_marks_truncated),
 		cmocka_unit_test(test_reader_never_sees_torn_entries),
+		cmocka_unit_test(test_no_room_for_an_area),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
