@@ -40,6 +40,18 @@ if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 	grep -q "memtop collector: cannot" "$WORK/full.err" && pass "/dev/shm full: collector says why" \
 		|| fail "no collector message: $(cat "$WORK/full.err")"
 	check "/dev/shm full: no figures invented" "$(q "$WORK/full.json" "s['totals'] is None")" true
+	# A target that lives long enough for memtop to look at its maps: the
+	# collector is there, so memtop blames /dev/shm, not a static binary.
+	unshare -m sh -c "mount -t tmpfs -o size=8k tmpfs /dev/shm && \
+		'$MEMTOP' --batch --json -o '$WORK/fail.json' -- sh -c 'sleep 0.5; exit 3' \
+		> '$WORK/fail.out' 2> '$WORK/fail.err'"
+	check "/dev/shm full, 0.5 s target: its status" "$?" 3
+	check "/dev/shm full, 0.5 s target: collector failed, not absent" \
+		"$(q "$WORK/fail.json" "s['collector']")" failed
+	grep -q "could not set up its shared memory" "$WORK/fail.err" &&
+		! grep -q "statically linked" "$WORK/fail.err" &&
+		pass "/dev/shm full, 0.5 s target: memtop says the collector could not set up" ||
+		fail "memtop's message: $(cat "$WORK/fail.err")"
 	# --trace: memtop's own clock page (4 KiB) finds no room either; it
 	# used to be sized sparse and killed memtop with SIGBUS when written
 	unshare -m sh -c "mount -t tmpfs -o size=4k tmpfs /dev/shm && \
