@@ -63,7 +63,8 @@ target() {
 }
 
 # Real servers under load on loopback (redis-server + redis-benchmark,
-# memcached + memcslap; tests/e2e/servers.sh, about 20 s).
+# memcached + memcslap), under --batch and under the viewer in tmux
+# (tests/e2e/servers.sh, about 45 s).
 target check-servers
 # The publish/read stress test under ThreadSanitizer.
 target check-tsan
