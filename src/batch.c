@@ -26,7 +26,7 @@
 #define TEXT_STACKS_SUMMARY  10
 #define TEXT_FRAMES          12
 
-static const char catch_all_frame[] = "[stack not recorded: stack table full]";
+static const char catch_all_frame[] = FORMAT_CATCH_ALL_STACK;
 
 void batch_init(struct batch *self, FILE *out, bool json, bool stacks_requested)
 {

@@ -17,6 +17,12 @@
 
 #define FORMAT_LEN 32
 
+/* The one frame shown for the samples the collector could not give a
+ * stack of their own: a thread tracks 256 stacks (MT_AREA_STACKS) and the
+ * process a table of them, and a call may unwind to nothing. */
+#define FORMAT_CATCH_ALL_STACK \
+	"[other stacks: beyond a thread's 256 or the process's table, or not unwound]"
+
 /* Binary units.  Below 1024 the exact count ("0 B", "1023 B"); above, three
  * significant digits and the largest unit that keeps the number below 1000
  * ("1.00 KiB", "12.3 MiB", "999 MiB", "0.98 GiB").  Negative values get a

@@ -46,6 +46,7 @@
 
 #include "batch.h"
 #include "bottleneck.h"
+#include "format.h"
 #include "html.h"
 #include "json.h"
 #include "session.h"
@@ -54,7 +55,7 @@
 #define THREAD_FINDINGS_MAX 16
 
 /* As batch.c names the collector's catch-all stack. */
-static const char catch_all_frame[] = "[stack not recorded: stack table full]";
+static const char catch_all_frame[] = FORMAT_CATCH_ALL_STACK;
 
 static void put_lines(FILE *f, const char *const *lines)
 {

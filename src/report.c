@@ -1467,7 +1467,7 @@ static void json_frames(struct json *j, const struct session *s, uint32_t id)
 	json_key(j, "frames");
 	json_begin_array(j);
 	if (id == MT_STACK_OTHER)
-		json_string(j, "[stack not recorded: stack table full]");
+		json_string(j, FORMAT_CATCH_ALL_STACK);
 	for (size_t i = 0; fr && i < depth; i++)
 		json_string(j, fr[i]);
 	json_end_array(j);
@@ -1768,7 +1768,7 @@ static void text_frames(FILE *f, const struct session *s, uint32_t id)
 	bool truncated;
 	const char *const *fr = session_stack_frames(s, id, &depth, &truncated);
 	if (id == MT_STACK_OTHER)
-		fprintf(f, "        [stack not recorded: stack table full]\n");
+		fprintf(f, "        %s\n", FORMAT_CATCH_ALL_STACK);
 	for (size_t k = 0; fr && k < depth && k < TEXT_FRAMES; k++) {
 		char line[512];
 		format_sanitize(line, sizeof(line), fr[k], strlen(fr[k]));

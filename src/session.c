@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -82,6 +83,57 @@ static struct stack_entry *stack_cache_at(struct stack_cache *c, uint32_t id)
 	return &c->e[id];
 }
 
+/* An argument as a shell would need it: bare when it holds only
+ * characters no shell treats specially, else in single quotes. */
+static bool shell_safe(const char *a)
+{
+	if (!*a)
+		return false;
+	for (; *a; a++)
+		if (!(isalnum((unsigned char)*a) || strchr("_@%+=:,./-", *a)))
+			return false;
+	return true;
+}
+
+size_t session_quote_argv(char *out, size_t len, char *const *argv)
+{
+	size_t n = 0;
+	if (!len)
+		return 0;
+	out[0] = '\0';
+	for (size_t i = 0; argv && argv[i]; i++) {
+		/* worst case: every byte a quote ('\'' is four) */
+		char word[4 * 256 + 3];
+		const char *a = argv[i];
+		size_t w = 0;
+		if (shell_safe(a)) {
+			w = (size_t)snprintf(word, sizeof(word), "%s", a);
+		} else {
+			word[w++] = '\'';
+			for (; *a && w + 6 < sizeof(word); a++) {
+				if (*a == '\'') {
+					memcpy(word + w, "'\\''", 4);
+					w += 4;
+				} else {
+					word[w++] = *a;
+				}
+			}
+			word[w++] = '\'';
+			word[w] = '\0';
+		}
+		if (w >= sizeof(word))
+			w = sizeof(word) - 1;
+		if (n + (i ? 1 : 0) + w >= len)
+			break;           /* whole words only */
+		if (i)
+			out[n++] = ' ';
+		memcpy(out + n, word, w);
+		n += w;
+		out[n] = '\0';
+	}
+	return n;
+}
+
 void session_init(struct session *self, int pid, char *const *argv, const char *procroot,
 		  double now_s)
 {
@@ -94,14 +146,7 @@ void session_init(struct session *self, int pid, char *const *argv, const char *
 	self->sys_cpu_percent = NAN;
 	self->exit_code = -1;
 	self->seg_owner = -1;
-	size_t n = 0;
-	for (size_t i = 0; argv && argv[i]; i++) {
-		int w = snprintf(self->command + n, sizeof(self->command) - n, "%s%s",
-				 i ? " " : "", argv[i]);
-		if (w < 0 || (size_t)w >= sizeof(self->command) - n)
-			break;
-		n += (size_t)w;
-	}
+	session_quote_argv(self->command, sizeof(self->command), argv);
 	procstat_read_system(self->procroot, &self->prev_sys);
 	self->first_sys = self->prev_sys;
 }

@@ -168,6 +168,12 @@ struct session {
 	char end_description[128];
 };
 
+/* argv as one line a shell would run the same: words that hold spaces,
+ * quotes or other special characters, and empty ones, in single quotes
+ * (a ' as '\''); whole words only, as many as fit in len.  Returns the
+ * length written. */
+size_t session_quote_argv(char *out, size_t len, char *const *argv);
+
 void session_init(struct session *self, int pid, char *const *argv, const char *procroot,
 		  double now_s);
 void session_free(struct session *self);

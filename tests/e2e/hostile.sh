@@ -195,7 +195,7 @@ grep -q '^memtop: no?such?\[31m: command not found$' "$WORK/err" \
 "$MEMTOP" --batch -- sh -c 'exit 4' sh "$NL_ARG" "$ESC_ARG" > "$WORK/out" 2> "$WORK/err"
 check "batch, hostile arguments: exit 4" "$?" 4
 check "batch, hostile arguments: summary names the command on one line" \
-	"$(grep -c '^memtop summary - pid [0-9]* sh -c exit 4 sh a?b ?\[31mred - ' "$WORK/out")" 1
+	"$(grep -c "^memtop summary - pid [0-9]* sh -c 'exit 4' sh 'a?b' '?\[31mred' - " "$WORK/out")" 1
 check "batch, hostile arguments: no raw ESC on stdout" "$(has_esc "$WORK/out")" False
 check "batch, hostile arguments: no raw ESC on stderr" "$(has_esc "$WORK/err")" False
 # an existing -o file whose name has a newline and an escape sequence
@@ -244,7 +244,7 @@ SCRIPT
 	check "viewer, hostile arguments: exit 4" "$(cat "$WORK/viewer.rc" 2> /dev/null)" 4
 	check "viewer, hostile arguments: no raw ESC on stderr" "$(has_esc "$WORK/viewer.err")" False
 	check "viewer, hostile arguments: the end reported on one line" \
-		"$(grep -c '^memtop: sh -c exit 4 sh a?b ?\[31mred exited with status 4$' "$WORK/viewer.err")" 1
+		"$(grep -c "^memtop: sh -c 'exit 4' sh 'a?b' '?\[31mred' exited with status 4\$" "$WORK/viewer.err")" 1
 	check "viewer, hostile arguments: every stderr line a memtop message" \
 		"$(grep -vc '^memtop: ' "$WORK/viewer.err")" 0
 else

@@ -228,7 +228,7 @@ grep -q "killed by signal 15" "$WORK/term.err" && pass "SIGTERM: end reported" |
 # --- a command line wider than the terminal: how it ended stays visible ---
 start long 100 30 "LANG=C.UTF-8" -- sh -c 'exit 4' sh "$(printf 'arg%0200d' 0)"
 expect long "long command line: its end on the status row" \
-	"^ exited with status 4; final figures shown\. q quits\.  sh -c exit 4 sh arg000" 10
+	"^ exited with status 4; final figures shown\. q quits\.  sh -c 'exit 4' sh arg000" 10
 tm send-keys -t long q
 check "long command line: exit status" "$(wait_rc long)" 4
 

@@ -62,6 +62,21 @@ static void test_command_line(void **state)
 	assert_string_equal(s.command, "./server --port 80");
 	assert_int_equal(s.exit_code, -1);
 	session_free(&s);
+
+	/* as a shell would need it: empty words and special characters quoted */
+	char *odd[] = { "redis-server", "--save", "", "--dir", "/tmp/a b", "it's", "x=1,y@2%:+", NULL };
+	session_init(&s, 1, odd, TEST_FIXTURES "/proc", 0.0);
+	assert_string_equal(s.command,
+			    "redis-server --save '' --dir '/tmp/a b' 'it'\\''s' x=1,y@2%:+");
+	session_free(&s);
+	char buf[16];
+	char *two[] = { "abc", "$HOME;rm", NULL };
+	assert_int_equal(session_quote_argv(buf, sizeof(buf), two), 14);
+	assert_string_equal(buf, "abc '$HOME;rm'");
+	/* whole words only */
+	assert_int_equal(session_quote_argv(buf, 14, two), 3);
+	assert_string_equal(buf, "abc");
+	assert_int_equal(session_quote_argv(buf, 0, two), 0);
 }
 
 /* No collector: /proc figures are there, heap figures are not. */
