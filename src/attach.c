@@ -55,6 +55,7 @@
 #define PUBLISH_WAIT_S   0.01   /* as in run.c: let the threads publish */
 #define SAFE_POINT_S     1.0    /* how long to look for a thread at a safe point */
 #define BUSY_RETRY_S     1.0    /* how long to retry a collector call that is busy */
+#define SEGMENT_CREATION_WAIT_S 1.0 /* how long a segment may stay without its header */
 #define CAP_SYS_PTRACE_BIT 19
 #ifndef RTLD_NOW
 #define RTLD_NOW 2
@@ -787,17 +788,25 @@ static int classify_segment(const struct target *t, enum attach_kind *kind)
 {
 	struct shm_segment seg;
 	char err[512], msg[640];
-	if (shm_segment_open_owned(&seg, t->pid, t->euid, err, sizeof(err)) != 0) {
+	/* Being created: the collector is starting up and fills the header
+	 * within microseconds.  One that stays empty is not a collector's, and
+	 * watching it would show nothing for as long as memtop runs. */
+	double give_up = run_now_s() + SEGMENT_CREATION_WAIT_S;
+	int r;
+	while ((r = shm_segment_open_owned(&seg, t->pid, t->euid, err, sizeof(err))) != 0 &&
+	       errno == EAGAIN && run_now_s() < give_up)
+		run_sleep_s(0.01);
+	if (r != 0) {
 		if (errno == ENOENT) {
 			*kind = ATTACH_INJECT;
 			return 0;
 		}
-		if (errno == EAGAIN) {
-			/* being created right now: the collector is starting up */
-			*kind = ATTACH_READ_ONLY;
-			return 0;
-		}
-		snprintf(msg, sizeof(msg), "its segment is unusable: %s", err);
+		if (errno == EAGAIN)
+			snprintf(msg, sizeof(msg), "its segment is unusable: /dev/shm" MT_SHM_NAME_FMT
+				 " still has no memtop header after %.0f s: not a collector's",
+				 t->pid, SEGMENT_CREATION_WAIT_S);
+		else
+			snprintf(msg, sizeof(msg), "its segment is unusable: %s", err);
 		return refuse(t->pid, msg);
 	}
 	const struct mt_shm_header *h = seg.hdr;

@@ -66,8 +66,15 @@ static int map_file(struct shm_segment *self, int fd)
 	struct stat st;
 	if (fstat(fd, &st) != 0)
 		return -1;
+	/* The collector sizes a new segment in one fallocate, from 0 to the
+	 * header's size: empty means still being created, anything between
+	 * is not a segment of ours (and would stall whoever waits for it). */
+	if (st.st_size == 0) {
+		errno = EAGAIN;
+		return -1;
+	}
 	if ((size_t)st.st_size < MT_HEADER_SIZE) {
-		errno = EAGAIN;  /* still being created */
+		errno = EPROTO;
 		return -1;
 	}
 	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -121,6 +128,9 @@ static int open_path_owned(struct shm_segment *self, const char *path, int pid, 
 		close(fd);
 		if (e == EAGAIN)
 			return fail(err, errlen, EAGAIN, "%s is still being created", path);
+		if (e == EPROTO)
+			return fail(err, errlen, EPROTO,
+				    "%s is not a memtop segment (shorter than a header)", path);
 		if (err)
 			snprintf(err, errlen, "cannot map %s: %s", path, strerror(e));
 		errno = e;

@@ -1,8 +1,9 @@
 #!/bin/sh
 # hostile.sh - input memtop does not control: thread names chosen by the
 # program (markup, quotes, control characters, bytes that are not UTF-8),
-# output paths that are symbolic links or existing files, and every option
-# given nonsense, and command arguments and paths with a newline or an
+# output paths that are symbolic links or existing files, every option
+# given nonsense, files at a process's segment name that are not segments
+# this memtop can read, and command arguments and paths with a newline or an
 # escape sequence, which memtop's messages (--batch and, in tmux, the
 # viewer's report on exit) must quote on one line, made safe.  (The
 # viewer's screen is checked in viewer.sh, the HTML export in html.sh.)
@@ -176,6 +177,67 @@ check "value with a newline: message on one line" "$(wc -l < "$WORK/err")" 1
 check "value with an escape sequence: exit 2" "$?" 2
 check "value with an escape sequence: not echoed raw" \
 	"$(python3 -c 'import sys; print(b"\x1b" in open(sys.argv[1], "rb").read())' "$WORK/err")" False
+
+# ---------------------------------------------------------------- foreign segments
+# A file at a process's segment name that is not a segment this memtop can
+# read (another program's, a damaged one, another memtop version's):
+# --attach refuses it with one line naming the file and why, before it
+# touches the process (no collector injected), and leaves the file as it
+# is.  The target is a plain sleep, which has no collector of its own.
+# plant FILE KIND: write FILE in one rename, mode 0600 and owned by this
+# user, so that only its content is wrong.
+layout() { sed -n "s/^#define $1 *\([0-9a-fx]*\)[uU]*L*.*/\1/p" "$top_srcdir/preload/shm_layout.h"; }
+MT_MAGIC=$(layout MT_MAGIC)
+MT_HEADER_SIZE=$(layout MT_HEADER_SIZE)
+MT_LAYOUT_VERSION=$(layout MT_LAYOUT_VERSION)
+plant() {
+	python3 - "$1.tmp" "$2" "$MT_MAGIC" "$MT_HEADER_SIZE" <<'PY'
+import os, struct, sys
+path, kind = sys.argv[1], sys.argv[2]
+MAGIC, HEADER = int(sys.argv[3], 16), int(sys.argv[4])
+if kind == "bad-magic":
+    data = b"not a memtop segment " * 4000
+elif kind == "short":
+    data = b"short"
+elif kind == "empty-header":       # sized, never filled in
+    data = bytes(HEADER)
+elif kind == "version-99":         # magic, then layout_version
+    b = bytearray(HEADER)
+    struct.pack_into("<QI", b, 0, MAGIC, 99)
+    data = bytes(b)
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+os.write(fd, data)
+os.close(fd)
+PY
+	mv "$1.tmp" "$1"
+}
+sleep 30 &
+SLEEPER=$!
+SEG=/dev/shm/memtop.$SLEEPER
+trap 'kill "$SLEEPER" 2> /dev/null; rm -f "$SEG" "$SEG.tmp"; rm -rf "$WORK"' EXIT
+for kind in bad-magic short empty-header version-99; do
+	case $kind in
+	bad-magic) why="$SEG is not a memtop segment (bad magic)" ;;
+	short) why="$SEG is not a memtop segment (shorter than a header)" ;;
+	empty-header) why="$SEG still has no memtop header after 1 s: not a collector's" ;;
+	version-99) why="$SEG has layout version 99, this memtop reads $MT_LAYOUT_VERSION: use the memtop that matches the collector" ;;
+	esac
+	plant "$SEG" "$kind"
+	before=$(cksum < "$SEG")
+	"$MEMTOP" --attach "$SLEEPER" --batch -d 0.2 --duration 1 > "$WORK/out" 2> "$WORK/err"
+	check "foreign segment, $kind: exit 1" "$?" 1
+	check "foreign segment, $kind: refused in one line naming the file and why" \
+		"$(cat "$WORK/err")" "memtop: --attach $SLEEPER: its segment is unusable: $why"
+	check "foreign segment, $kind: no report" "$(wc -c < "$WORK/out")" 0
+	check "foreign segment, $kind: the file left as it was" "$(cksum < "$SEG" 2> /dev/null)" "$before"
+	check "foreign segment, $kind: the process still runs" \
+		"$(kill -0 "$SLEEPER" 2> /dev/null && echo running || echo gone)" running
+	check "foreign segment, $kind: no collector injected" "$(grep -c libmemtop "/proc/$SLEEPER/maps")" 0
+	rm -f "$SEG"
+done
+kill "$SLEEPER"
+wait "$SLEEPER" 2> /dev/null
+trap 'rm -rf "$WORK"' EXIT
 
 # ---------------------------------------------------------------- echoed arguments
 # Whatever memtop quotes on stderr (the command line, a path) comes out on

@@ -351,8 +351,16 @@ static void test_refuses_foreign_and_damaged(void **state)
 	assert_int_equal(shm_segment_open_path(&seg, path, 2, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "another process"));
 
-	write_file(path, buf, 100, 0600);  /* truncated */
+	/* truncated: no creation leaves a segment part-sized, so it is
+	 * foreign, not one to wait for */
+	write_file(path, buf, 100, 0600);
 	assert_int_equal(shm_segment_open_path(&seg, path, 0, err, sizeof(err)), -1);
+	assert_int_equal(errno, EPROTO);
+	assert_non_null(strstr(err, "not a memtop segment (shorter than a header)"));
+	/* empty: the collector has created it and not sized it yet */
+	write_file(path, buf, 0, 0600);
+	assert_int_equal(shm_segment_open_path(&seg, path, 0, err, sizeof(err)), -1);
+	assert_int_equal(errno, EAGAIN);
 
 	char link[128];
 	snprintf(link, sizeof(link), "%s/link", tmpdir);
