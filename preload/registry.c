@@ -40,7 +40,7 @@ static char seg_name[64];
 static ino_t seg_ino;
 static dev_t seg_dev;
 static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
-static char last_error[160];
+static char last_error[200];
 static bool is_fork_child;
 /* Whether this process image (or forked child) has tried to create its
  * segment: the first registration may come before our constructor runs,
@@ -88,29 +88,44 @@ static uint64_t read_proc_starttime(void)
 	return strtoull(p, NULL, 10);
 }
 
+/* The new segment's descriptor, or -1 with last_error set. */
 static int open_segment_excl(void)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		int fd = shm_open(seg_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd >= 0)
 			return fd;
-		if (errno != EEXIST)
+		if (errno != EEXIST) {
+			set_error("cannot create", errno);
 			return -1;
+		}
 		/* Same pid: a previous image of this process (exec) or a dead
-		 * process whose pid was reused.  Replace it if it is ours. */
+		 * process whose pid was reused.  Replace it if it is ours; one
+		 * of another user is left alone (whoever reads it trusts its
+		 * owner), and this process runs unmonitored. */
 		int old = shm_open(seg_name, O_RDONLY | O_CLOEXEC, 0);
 		struct stat st;
 		if (old < 0)
-			continue;
-		if (fstat(old, &st) != 0 || st.st_uid != geteuid()) {
+			continue;  /* gone meanwhile, or not ours to open */
+		if (fstat(old, &st) != 0) {
+			set_error("cannot check", errno);
 			close(old);
-			errno = EEXIST;
+			return -1;
+		}
+		if (st.st_uid != geteuid()) {
+			snprintf(last_error, sizeof(last_error),
+				 "cannot create %s: a file of that name belongs to uid %u, not to "
+				 "this process's uid %u; not using it", seg_name,
+				 (unsigned)st.st_uid, (unsigned)geteuid());
+			close(old);
 			return -1;
 		}
 		close(old);
 		shm_unlink(seg_name);
 	}
-	errno = EEXIST;
+	snprintf(last_error, sizeof(last_error),
+		 "cannot create %s: a file of that name exists that this process cannot "
+		 "open (another user's?); not using it", seg_name);
 	return -1;
 }
 
@@ -165,10 +180,8 @@ int registry_init(void)
 	init_tried = true;
 	snprintf(seg_name, sizeof(seg_name), MT_SHM_NAME_FMT, (int)getpid());
 	int fd = open_segment_excl();
-	if (fd < 0) {
-		set_error("cannot create", errno);
+	if (fd < 0)
 		return -1;
-	}
 	int err = posix_fallocate(fd, 0, MT_HEADER_SIZE);
 	if (err != 0) {
 		set_error("cannot size", err);

@@ -118,10 +118,23 @@ static int open_path_owned(struct shm_segment *self, const char *path, int pid, 
 		close(fd);
 		return fail(err, errlen, EPROTO, "%s is not a regular file", path);
 	}
-	if (st.st_uid != owner || (st.st_mode & 077)) {
+	/* Its figures and its tick are trusted: another user could forge or
+	 * read them. */
+	if (st.st_uid != owner) {
 		close(fd);
-		return fail(err, errlen, EPERM,
-			    "%s is not private to this user (owner or mode): refusing it", path);
+		if (err)
+			snprintf(err, errlen, "%s is not private to this user: it belongs to uid %u, "
+				 "not %u; refusing it", path, (unsigned)st.st_uid, (unsigned)owner);
+		errno = EPERM;
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		close(fd);
+		if (err)
+			snprintf(err, errlen, "%s is not private to this user: its mode %04o lets "
+				 "others in; refusing it", path, (unsigned)(st.st_mode & 07777));
+		errno = EPERM;
+		return -1;
 	}
 	if (map_file(self, fd) != 0) {
 		int e = errno;

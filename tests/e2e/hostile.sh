@@ -3,10 +3,11 @@
 # program (markup, quotes, control characters, bytes that are not UTF-8),
 # output paths that are symbolic links or existing files, every option
 # given nonsense, files at a process's segment name that are not segments
-# this memtop can read, and command arguments and paths with a newline or an
-# escape sequence, which memtop's messages (--batch and, in tmux, the
-# viewer's report on exit) must quote on one line, made safe.  (The
-# viewer's screen is checked in viewer.sh, the HTML export in html.sh.)
+# this memtop can read or belong to another user, and command arguments
+# and paths with a newline or an escape sequence, which memtop's messages
+# (--batch and, in tmux, the viewer's report on exit) must quote on one
+# line, made safe.  (The viewer's screen is checked in viewer.sh, the HTML
+# export in html.sh.)
 . "$(dirname "$0")/lib.sh"
 
 # ---------------------------------------------------------------- thread names
@@ -238,6 +239,56 @@ done
 kill "$SLEEPER"
 wait "$SLEEPER" 2> /dev/null
 trap 'rm -rf "$WORK"' EXIT
+
+# A file at the segment name of a process about to start, owned by another
+# user (root can open it, but nobody may trust it: that user can write
+# figures into it or read them): the collector leaves it alone, says so on
+# stderr, and the program runs unmonitored but otherwise as usual.  sh
+# plants the file at its own pid (in one rename), then becomes the program.
+if [ "$(id -u)" = 0 ] && id nobody > /dev/null 2>&1; then
+	COLL="$top_builddir/preload/.libs/libmemtop.so"
+	"$PROGS/tally" 10 > "$WORK/tally.plain"
+	# own_plant: sh's start, which puts at its own segment name a small
+	# file of nobody's, mode 0600 as a segment's
+	trap 'rm -f "/dev/shm/memtop.$(cat "$WORK/planted.pid" 2> /dev/null)"; rm -rf "$WORK"' EXIT
+	own_plant='f=/dev/shm/memtop.$$; t=/dev/shm/hostile-plant.$$
+		echo $$ > "$WORK/planted.pid"
+		printf "planted by another user\n" > "$t"; chmod 600 "$t"; chown nobody "$t"; mv -f "$t" "$f"'
+	WORK="$WORK" sh -c "$own_plant
+		exec env LD_PRELOAD='$COLL' MEMTOP_COLLECTOR_VERBOSE=1 '$PROGS/tally' 10" \
+		> "$WORK/owned.out" 2> "$WORK/owned.err"
+	check "other user's segment, collector preloaded: exit status" "$?" 0
+	P=$(cat "$WORK/planted.pid")
+	check "other user's segment, collector preloaded: program output as unmonitored" \
+		"$(cat "$WORK/owned.out")" "$(cat "$WORK/tally.plain")"
+	check "other user's segment, collector preloaded: refuses it and says so" \
+		"$(cat "$WORK/owned.err")" \
+		"memtop collector: cannot create /memtop.$P: a file of that name belongs to uid $(id -u nobody), not to this process's uid 0; not using it; this process runs on unmonitored"
+	check "other user's segment, collector preloaded: the file left as it was" \
+		"$(stat -c '%U %a' "/dev/shm/memtop.$P") $(cat "/dev/shm/memtop.$P")" \
+		"nobody 600 planted by another user"
+	rm -f "/dev/shm/memtop.$P"
+	# Under memtop: sh has made its own segment at that name; the planted
+	# file replaces it before the exec, so the program's collector finds
+	# it there.
+	"$MEMTOP" --batch -d 0.2 -o /dev/null -- env WORK="$WORK" sh -c "$own_plant
+		exec '$PROGS/tally' 10" > "$WORK/owned.out" 2> "$WORK/owned.err"
+	check "other user's segment, under memtop: the program's exit status" "$?" 0
+	P=$(cat "$WORK/planted.pid")
+	check "other user's segment, under memtop: program output as unmonitored" \
+		"$(cat "$WORK/owned.out")" "$(cat "$WORK/tally.plain")"
+	check "other user's segment, under memtop: the collector says so" \
+		"$(grep -c "^memtop collector: cannot create /memtop.$P: a file of that name belongs to uid $(id -u nobody), not to this process's uid 0; not using it; this process runs on unmonitored$" "$WORK/owned.err")" 1
+	check "other user's segment, under memtop: every stderr line a memtop message" \
+		"$(grep -vc '^memtop' "$WORK/owned.err")" 0
+	check "other user's segment, under memtop: the file left as it was" \
+		"$(stat -c '%U %a' "/dev/shm/memtop.$P") $(cat "/dev/shm/memtop.$P")" \
+		"nobody 600 planted by another user"
+	rm -f "/dev/shm/memtop.$P"
+	trap 'rm -rf "$WORK"' EXIT
+else
+	echo "skip: not root (or no user nobody): a segment of another user cannot be planted"
+fi
 
 # ---------------------------------------------------------------- echoed arguments
 # Whatever memtop quotes on stderr (the command line, a path) comes out on

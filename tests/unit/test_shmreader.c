@@ -3,7 +3,8 @@
  * shmreader (reader) in one process: segment creation, thread slots, fresh
  * and published figures, exit records, mallinfo, growth past one chunk,
  * growth refused (the thread pooled, the header saying why),
- * refusal of foreign or damaged segments, and stale-segment cleanup.
+ * refusal of foreign or damaged segments and of another user's, and
+ * stale-segment cleanup.
  */
 #include "config.h"
 
@@ -334,7 +335,18 @@ static void test_refuses_foreign_and_damaged(void **state)
 	h->stacks_mapped = 5000;
 	write_file(path, buf, sizeof(buf), 0644);
 	assert_int_equal(shm_segment_open_path(&seg, path, 0, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "not private"));
+	assert_int_equal(errno, EPERM);
+	assert_non_null(strstr(err, "is not private to this user: its mode 0644 lets others in"));
+	if (geteuid() == 0) {
+		/* well-formed and 0600, but another user's: a root memtop
+		 * must not read what that user could forge */
+		write_file(path, buf, sizeof(buf), 0600);
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_int_equal(shm_segment_open_path(&seg, path, 0, err, sizeof(err)), -1);
+		assert_int_equal(errno, EPERM);
+		assert_non_null(strstr(err, "it belongs to uid 65534, not 0; refusing it"));
+		unlink(path);
+	}
 
 	write_file(path, buf, sizeof(buf), 0600);
 	assert_int_equal(shm_segment_open_path(&seg, path, 0, err, sizeof(err)), 0);
@@ -370,6 +382,28 @@ static void test_refuses_foreign_and_damaged(void **state)
 	snprintf(path, sizeof(path), "%s/missing", tmpdir);
 	assert_int_equal(shm_segment_open_path(&seg, path, 0, err, sizeof(err)), -1);
 	assert_int_equal(errno, ENOENT);
+}
+
+/* The owner a segment must have is a parameter at the module boundary
+ * (memtop --attach passes the process's uid): the process's own segment,
+ * 0600, is refused when another owner is expected, and opens when its own
+ * is. */
+static void test_refuses_other_owner(void **state)
+{
+	(void)state;
+	struct shm_segment seg;
+	char err[256], want[160];
+	uid_t me = geteuid(), other = me == 65534 ? 65533 : 65534;
+
+	assert_int_equal(shm_segment_open_owned(&seg, (int)getpid(), other, err, sizeof(err)), -1);
+	assert_int_equal(errno, EPERM);
+	snprintf(want, sizeof(want), "/dev/shm" MT_SHM_NAME_FMT " is not private to this user: "
+		 "it belongs to uid %u, not %u; refusing it", (int)getpid(), (unsigned)me,
+		 (unsigned)other);
+	assert_string_equal(err, want);
+	assert_int_equal(shm_segment_open_owned(&seg, (int)getpid(), me, err, sizeof(err)), 0);
+	assert_int_equal(seg.hdr->pid, getpid());
+	shm_segment_close(&seg);
 }
 
 static void test_cleanup_stale(void **state)
@@ -419,6 +453,7 @@ int main(void)
 		cmocka_unit_test(test_growth_refused),
 		cmocka_unit_test(test_writer_gone),
 		cmocka_unit_test(test_refuses_foreign_and_damaged),
+		cmocka_unit_test(test_refuses_other_owner),
 		cmocka_unit_test(test_cleanup_stale),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
