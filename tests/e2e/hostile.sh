@@ -1,19 +1,23 @@
 #!/bin/sh
 # hostile.sh - input memtop does not control: thread names chosen by the
-# program (markup, quotes, control characters, bytes that are not UTF-8),
+# program (markup, quotes, control characters, bytes that are not UTF-8)
+# in the JSON, text and HTML reports and on the viewer's screen (in tmux),
 # output paths that are symbolic links or existing files, every option
 # given nonsense, files at a process's segment name that are not segments
 # this memtop can read or belong to another user, and command arguments
 # and paths with a newline or an escape sequence, which memtop's messages
 # (--batch and, in tmux, the viewer's report on exit) must quote on one
-# line, made safe.  (The viewer's screen is checked in viewer.sh, the HTML
-# export in html.sh.)
+# line, made safe.  (The viewer's other screens are checked in viewer.sh,
+# the HTML page in a browser in html.sh.)
 . "$(dirname "$0")/lib.sh"
 
 # ---------------------------------------------------------------- thread names
-"$MEMTOP" --batch --json -d 0.3 -o "$WORK/names.json" -- "$PROGS/hostnames" 0.7 > "$WORK/names.out"
+"$MEMTOP" --batch --json -d 0.3 -o "$WORK/names.json" -e "$WORK/names.html" \
+	-- "$PROGS/hostnames" 0.7 > "$WORK/names.out" 2> "$WORK/names.err"
 check "names: exit status" "$?" 0
 check "names: program output" "$(cat "$WORK/names.out")" "HOSTNAMES threads=10"
+check "names: the HTML report written" "$(cat "$WORK/names.err")" \
+	"memtop: report written to $WORK/names.html"
 # q reads every line as strict JSON from UTF-8: a raw control character or
 # a byte that is not UTF-8 would already fail here.
 check "names: every record is valid JSON" "$(q "$WORK/names.json" "len(records) >= 3")" true
@@ -39,6 +43,50 @@ done <<EOF
 $(grep -v '^samples' "$WORK/names.check")
 EOF
 check "names: samples carry the same names" "$(sed -n 's/^samples //p' "$WORK/names.check")" True
+
+# The HTML report of the same run: the names travel only inside its JSON
+# data element (the page's script renders them as text), so the file must
+# be UTF-8, hold no control byte but the page's own tabs and newlines, and
+# give the names back exactly when that element is parsed.
+python3 - "$WORK/names.html" "$WORK/names.json" > "$WORK/names.html.check" <<'PY'
+import json, re, sys
+raw = open(sys.argv[1], "rb").read()
+try:
+    page = raw.decode("utf-8")
+    print("utf8 ok")
+except UnicodeDecodeError as e:
+    print("utf8", e)
+    sys.exit()
+print("controls", sum(1 for b in raw if (b < 32 and b not in (9, 10)) or b == 127))
+m = re.search(r'<script type="application/json" id="memtop-data">(.*?)</script>', page, re.S)
+text = m.group(1)
+# strict JSON: a raw tab, newline or other control character inside a
+# string would already fail here (the embedded summary keeps the newline
+# that ends its --json line, between two values)
+d = json.loads(text)
+print("data controls", sum(1 for c in text if (ord(c) < 32 and c != "\n") or ord(c) == 127))
+want = ["<script>x</scr", "a\"b\\c'd", "tab\there", "nl\nx\rcr\x1b[2J", "\x7fdel\x01\x02\x03",
+        "\ufffd\ufffdbad-utf8", "\u00e9t\u00e9", "%s%n%x%p", "", "<img src=x>&"]
+names = sorted(t["name"] for t in d["summary"]["threads"] if t["name"] != "hostnames")
+print("names exact", names == sorted(want))
+summary = [json.loads(l) for l in open(sys.argv[2], encoding="utf-8")][-1]
+print("summary as --json", d["summary"] == summary)
+print("thread entries", sorted(t["tid"] for t in d["threads"]) == sorted(t["tid"] for t in summary["threads"]))
+print("markup", sum(page.count(s) for s in ("<script>x", "<img src=x>", "</scr\"")), page.lower().count("<script"))
+PY
+check "names html: valid UTF-8" "$(sed -n 's/^utf8 //p' "$WORK/names.html.check")" ok
+check "names html: no control byte but the page's tabs and newlines" \
+	"$(sed -n 's/^controls //p' "$WORK/names.html.check")" 0
+check "names html: none in the data element but a newline between values" \
+	"$(sed -n 's/^data controls //p' "$WORK/names.html.check")" 0
+check "names html: the ten names decode back exactly" \
+	"$(sed -n 's/^names exact //p' "$WORK/names.html.check")" True
+check "names html: the embedded summary is the --json summary" \
+	"$(sed -n 's/^summary as --json //p' "$WORK/names.html.check")" True
+check "names html: every thread has its data entry" \
+	"$(sed -n 's/^thread entries //p' "$WORK/names.html.check")" True
+check "names html: no markup from the names, the page's three script elements only" \
+	"$(sed -n 's/^markup //p' "$WORK/names.html.check")" "0 3"
 
 # Text output: no control character reaches the terminal (they become '?'),
 # markup is shown as it is.
@@ -332,35 +380,111 @@ check "report, existing --collapsed file with a hostile path: exit 1" "$?" 1
 check "report, existing --collapsed file with a hostile path: one line" "$(wc -l < "$WORK/err")" 1
 check "report, existing --collapsed file with a hostile path: no raw ESC" "$(has_esc "$WORK/err")" False
 
-# The viewer (in tmux) reports on stderr, once it has closed, how the
-# command ended and where its output is: the command line quoted the same.
+# The viewer, in tmux: it reports on stderr, once it has closed, how the
+# command ended and where its output is, the command line quoted the same;
+# and it shows hostile thread names on screen with their control
+# characters as '?', without one of them reaching the terminal.
 if command -v tmux > /dev/null 2>&1; then
 	tm() { tmux -S "$WORK/tmux.sock" "$@"; }
 	trap 'tm kill-server 2> /dev/null; rm -rf "$WORK"' EXIT
-	cat > "$WORK/viewer.sh" <<'SCRIPT'
-cd "$WORK"
-"$MEMTOP" -- sh -c 'exit 4' sh "$(printf 'a\nb')" "$(printf '\033[31mred')" 2> "$WORK/viewer.err"
-echo $? > "$WORK/viewer.rc.tmp"
-mv "$WORK/viewer.rc.tmp" "$WORK/viewer.rc"
-exec sleep 600
-SCRIPT
-	tm new-session -d -s hv -x 100 -y 30 env MEMTOP="$MEMTOP" WORK="$WORK" TMPDIR="$WORK" \
-		LANG=C.UTF-8 sh "$WORK/viewer.sh"
-	n=0
-	until tm capture-pane -p -t hv | grep -q "q quits" || [ "$n" -ge 100 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	tm send-keys -t hv q
-	n=0
-	while [ ! -f "$WORK/viewer.rc" ] && [ "$n" -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
-	check "viewer, hostile arguments: exit 4" "$(cat "$WORK/viewer.rc" 2> /dev/null)" 4
-	check "viewer, hostile arguments: no raw ESC on stderr" "$(has_esc "$WORK/viewer.err")" False
+	# vstart SESSION W H MEMTOP-ARGS...: memtop in a new tmux session, its
+	# stderr to $WORK/SESSION.err, its exit status to $WORK/SESSION.rc
+	vstart() {
+		v=$1; w=$2; h=$3; shift 3
+		cat > "$WORK/$v.sh" <<-SCRIPT
+		cd "$WORK"
+		"$MEMTOP" "\$@" 2> "$WORK/$v.err"
+		echo \$? > "$WORK/$v.rc.tmp"
+		mv "$WORK/$v.rc.tmp" "$WORK/$v.rc"
+		exec sleep 600
+		SCRIPT
+		tm new-session -d -s "$v" -x "$w" -y "$h" env TMPDIR="$WORK" LANG=C.UTF-8 \
+			sh "$WORK/$v.sh" "$@"
+	}
+	# vwait SESSION PATTERN: until the pane shows PATTERN (10 s at most)
+	vwait() {
+		n=0
+		until tm capture-pane -p -t "$1" | grep -q -- "$2" || [ "$n" -ge 100 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+	}
+	# vquit SESSION: q, then memtop's exit status
+	vquit() {
+		tm send-keys -t "$1" q
+		n=0
+		while [ ! -f "$WORK/$1.rc" ] && [ "$n" -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+		cat "$WORK/$1.rc" 2> /dev/null || echo none
+	}
+	vstart hv 100 30 -- sh -c 'exit 4' sh "$NL_ARG" "$ESC_ARG"
+	vwait hv "q quits"
+	check "viewer, hostile arguments: exit 4" "$(vquit hv)" 4
+	check "viewer, hostile arguments: no raw ESC on stderr" "$(has_esc "$WORK/hv.err")" False
 	check "viewer, hostile arguments: the end reported on one line" \
-		"$(grep -c "^memtop: sh -c 'exit 4' sh 'a?b' '?\[31mred' exited with status 4\$" "$WORK/viewer.err")" 1
+		"$(grep -c "^memtop: sh -c 'exit 4' sh 'a?b' '?\[31mred' exited with status 4\$" "$WORK/hv.err")" 1
 	check "viewer, hostile arguments: every stderr line a memtop message" \
-		"$(grep -vc '^memtop: ' "$WORK/viewer.err")" 0
+		"$(grep -vc '^memtop: ' "$WORK/hv.err")" 0
+
+	# The ten names, once the program has ended (its final figures stay on
+	# screen): the overview's cards, then the rankings, where each name has
+	# a column of its own.  A control character that reached tmux would
+	# move the cursor, clear the screen (ESC [2J) or cut a row (newline):
+	# the title and tab lines would be blanked, a row shifted.
+	vstart hn 160 40 -d 0.2 -- "$PROGS/hostnames" 0.5
+	vwait hn "q quits"
+	tm capture-pane -p -t hn > "$WORK/hn.overview"
+	tm send-keys -t hn Tab
+	vwait hn "RANKINGS"
+	tm capture-pane -p -t hn > "$WORK/hn.rankings"
+	check "viewer, hostile names: exit 0" "$(vquit hn)" 0
+	python3 - "$WORK/hn.overview" "$WORK/hn.rankings" > "$WORK/hn.check" <<'PY'
+import re, sys
+overview = open(sys.argv[1], encoding="utf-8").read().split("\n")
+rankings = open(sys.argv[2], encoding="utf-8").read().split("\n")
+# as the JSON has them (hostile.sh's first check), control characters and
+# bytes that are not UTF-8 shown as '?'
+shown = ["<script>x</scr", "a\"b\\c'd", "tab?here", "nl?x?cr?[2J", "?del???",
+         "??bad-utf8", "\u00e9t\u00e9", "%s%n%x%p", "", "<img src=x>&"]
+for name, screen in (("overview", overview), ("rankings", rankings)):
+    print(name, "title", bool(re.match(r" memtop pid \d+  \[exited with status 0\]  \S*hostnames 0\.5 +\S+  every 0\.2s$",
+                                        screen[0].rstrip())))
+    print(name, "tabs", screen[1].startswith("  Overview   Rankings   Patterns   System   Output"))
+# a card's title: TID, the name cut to the card's width, the alert level
+cards = [m.group(1) for line in overview[overview.index(next(l for l in overview if l.startswith("THREADS"))):]
+         for m in re.finditer(r"(?:^| )\d+ (.*?) *\b(?:OK|WARN|CRIT|EXITED)\b", line)]
+print("cards", sum(1 for n in shown if any(n.startswith(c) and len(c) >= min(len(n), 12) for c in cards)))
+head = [i for i, l in enumerate(rankings) if " NAME " in l][0]
+col = rankings[head].index(" NAME ") + 1
+rows = {}
+widths = set()
+for line in rankings[head + 1:]:
+    m = re.match(r" +\d+ +(\d+) $", line[:col])
+    r = re.match(r"(.*?) +(\d+) +\S+/s ", line[col:])
+    if m and r:
+        rows[r.group(1)] = int(r.group(2))
+        widths.add(len(line.rstrip()))
+for n in shown:
+    print("row", rows.get(n), repr(n))
+print("rows", len(rows), "widths", len(widths))
+PY
+	for kind in overview rankings; do
+		check "viewer, hostile names: $kind: title line intact" \
+			"$(sed -n "s/^$kind title //p" "$WORK/hn.check")" True
+		check "viewer, hostile names: $kind: tab line intact" \
+			"$(sed -n "s/^$kind tabs //p" "$WORK/hn.check")" True
+	done
+	check "viewer, hostile names: a card for each name, cut at most to 12 columns" \
+		"$(sed -n 's/^cards //p' "$WORK/hn.check")" 10
+	while read -r tag allocs name; do
+		check "viewer, hostile names: ranking row $name, 100 allocations" "$allocs" 100
+	done <<-EOF
+	$(grep '^row ' "$WORK/hn.check")
+	EOF
+	check "viewer, hostile names: eleven rows (ten names and main), all as wide" \
+		"$(sed -n 's/^rows //p' "$WORK/hn.check")" "11 widths 1"
+	check "viewer, hostile names: every stderr line a memtop message" \
+		"$(grep -vc '^memtop: ' "$WORK/hn.err")" 0
 else
-	echo "SKIP: tmux is not installed: the viewer's messages are not checked"
+	echo "SKIP: tmux is not installed: the viewer's messages and names are not checked"
 fi
 finish
