@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <limits.h>
 #include <locale.h>
@@ -15,6 +16,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "format.h"
@@ -129,28 +131,79 @@ static void c_locale_init(void)
 	c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
 }
 
+/* The spelling of a decimal number: digits with an optional fraction and
+ * exponent, or "inf"/"infinity" (any case), with an optional leading '-'
+ * so that a negative value is reported as out of range.  strtod alone
+ * would also take hexadecimal ("0x10", "0x1p3"), a leading '+' and
+ * "nan(...)": no option means anything by them. */
+static bool decimal_spelling(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (strcasecmp(s, "inf") == 0 || strcasecmp(s, "infinity") == 0)
+		return true;
+	size_t digits = 0;
+	while (isdigit((unsigned char)*s)) {
+		s++;
+		digits++;
+	}
+	if (*s == '.')
+		for (s++; isdigit((unsigned char)*s); s++)
+			digits++;
+	if (digits == 0)
+		return false;
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		if (!isdigit((unsigned char)*s))
+			return false;
+		while (isdigit((unsigned char)*s))
+			s++;
+	}
+	return *s == '\0';
+}
+
+enum parsed { PARSED_OK, PARSED_NOT_A_NUMBER, PARSED_UNDERFLOW };
+
 /* A decimal number that is the whole string; "0.5" must mean the same
- * whatever locale main() has set.  NaN is refused here, infinities are left
- * to the range checks. */
-static bool parse_double(const char *s, double *out)
+ * whatever locale main() has set.  A value too small for a double
+ * ("1e-400") is not taken for 0 (nor for a denormal): whoever typed it did
+ * not mean 0.  Infinities and out-of-range values are left to the range
+ * checks. */
+static enum parsed parse_double(const char *s, double *out)
 {
 	locale_t old = (locale_t)0;
 	char *end;
 	double v;
 
-	if (*s == '\0' || isspace((unsigned char)*s))
-		return false;
+	if (!decimal_spelling(s))
+		return PARSED_NOT_A_NUMBER;
 	pthread_once(&c_locale_once, c_locale_init);
 	if (c_locale)
 		old = uselocale(c_locale);
 	errno = 0;
 	v = strtod(s, &end);
+	int e = errno;
 	if (c_locale)
 		uselocale(old);
 	if (*end != '\0' || isnan(v))
-		return false;
+		return PARSED_NOT_A_NUMBER;
+	if (e == ERANGE && fabs(v) < DBL_MIN)
+		return PARSED_UNDERFLOW;
 	*out = v;
-	return true;
+	return PARSED_OK;
+}
+
+/* The message for a value parse_double refused: what it is not, or that it
+ * is too small to tell from 0. */
+static int bad_number(char *err, size_t errlen, int val, const char *arg, enum parsed why,
+		      const char *not_what)
+{
+	if (why == PARSED_UNDERFLOW)
+		return fail(err, errlen, "--%s: '%s' is too small to tell from 0",
+			    long_name(val), arg);
+	return fail(err, errlen, "--%s: '%s' is not %s", long_name(val), arg, not_what);
 }
 
 /* Digits only: strtoull would accept a sign (and wrap "-1" around) and
@@ -170,21 +223,29 @@ static bool parse_u64(const char *s, uint64_t *out)
 	return true;
 }
 
+/* "-" is standard output for the text outputs (-o, --collapsed); the HTML
+ * report, the pprof profile and the trace directory are files that memtop
+ * writes beside or into, so there it would only make a file called "-",
+ * which whoever wants one can name "./-". */
 static int set_path(const char **dst, int val, const char *arg, char *err, size_t errlen)
 {
 	if (*arg == '\0')
 		return fail(err, errlen, "--%s: the name is empty", long_name(val));
+	if (strcmp(arg, "-") == 0 && val != 'o' && val != OPT_COLLAPSED)
+		return fail(err, errlen, "--%s: '-' (standard output) is not possible here: "
+			    "name a %s (./- for one called -)", long_name(val),
+			    val == 't' ? "directory" : "file");
 	*dst = arg;
 	return 0;
 }
 
 static int set_rate(double *dst, int val, const char *arg, char *err, size_t errlen)
 {
-	double v;
+	double v = -1.0;
+	enum parsed p = parse_double(arg, &v);
 
-	if (!parse_double(arg, &v) || !(v >= 0.0 && v <= 1.0))
-		return fail(err, errlen, "--%s: '%s' is not a rate from 0 to 1",
-			    long_name(val), arg);
+	if (p != PARSED_OK || !(v >= 0.0 && v <= 1.0))
+		return bad_number(err, errlen, val, arg, p, "a rate from 0 to 1");
 	*dst = v;
 	return 0;
 }
@@ -264,6 +325,7 @@ static int apply_option(struct options *self, int c, const char *arg, char *err,
 {
 	double v;
 	uint64_t u;
+	enum parsed p;
 
 	switch (c) {
 	case 'e':
@@ -292,16 +354,16 @@ static int apply_option(struct options *self, int c, const char *arg, char *err,
 		self->overwrite_trace = true;
 		return 0;
 	case 'd':
-		if (!parse_double(arg, &v))
-			return fail(err, errlen, "--interval: '%s' is not a number of seconds", arg);
+		if ((p = parse_double(arg, &v)) != PARSED_OK)
+			return bad_number(err, errlen, c, arg, p, "a number of seconds");
 		if (!(v >= OPTIONS_INTERVAL_MIN && v <= OPTIONS_INTERVAL_MAX))
 			return fail(err, errlen,
 				    "--interval: '%s' is out of range (0.05 to 3600 seconds)", arg);
 		self->interval = v;
 		return 0;
 	case OPT_DURATION:
-		if (!parse_double(arg, &v))
-			return fail(err, errlen, "--duration: '%s' is not a number of seconds", arg);
+		if ((p = parse_double(arg, &v)) != PARSED_OK)
+			return bad_number(err, errlen, c, arg, p, "a number of seconds");
 		if (!(v > 0.0 && v <= OPTIONS_DURATION_MAX))
 			return fail(err, errlen,
 				    "--duration: '%s' is out of range (more than 0, at most %.0f seconds)",
@@ -370,6 +432,10 @@ static int check_invocation(struct options *self, char *err, size_t errlen)
 		if (self->pprof_path)
 			return fail(err, errlen, "--pprof is only for memtop report");
 	}
+	if (self->collapsed_path && strcmp(self->collapsed_path, "-") == 0 &&
+	    (!self->output_path || strcmp(self->output_path, "-") == 0))
+		return fail(err, errlen, "--collapsed -: standard output already takes the report; "
+			    "send that elsewhere with -o FILE (or -o /dev/null)");
 	if (self->medium_threshold >= self->large_threshold)
 		return fail(err, errlen,
 			    "--medium-threshold (%llu) must be less than --large-threshold (%llu)",
@@ -466,7 +532,7 @@ void options_print_usage(FILE *f)
 "      --json                   with --batch or report: JSON Lines, one object\n"
 "                               per line\n"
 "  -o, --output FILE            write --batch / report output to FILE\n"
-"                               (default: standard output)\n"
+"                               (default: standard output, as with FILE -)\n"
 "  -e, --export FILE.html       when the session ends, write a self-contained\n"
 "                               HTML report\n"
 "  -t, --trace DIR              record every allocation and free event under DIR\n"
@@ -475,6 +541,7 @@ void options_print_usage(FILE *f)
 "      --force                  replace existing files named by -o, -e,\n"
 "                               --collapsed and --pprof (refused otherwise)\n"
 "      --collapsed FILE         (report) folded stacks for flamegraph tools\n"
+"                               (-: standard output, if -o moves the report)\n"
 "      --pprof FILE             (report) gzip-compressed pprof profile\n"
 "\n"
 "Timing:\n"
@@ -492,7 +559,7 @@ void options_print_usage(FILE *f)
 "      --sample-medium R        the same for medium allocations (default " STR(DEFAULT_SAMPLE_MEDIUM) ")\n"
 "      --sample-large R         the same for large allocations (default " STR(DEFAULT_SAMPLE_LARGE) ")\n"
 "      --medium-threshold BYTES allocations of BYTES or more are medium\n"
-"                               (default " STR(DEFAULT_MEDIUM_THRESHOLD) ")\n"
+"                               (default " STR(DEFAULT_MEDIUM_THRESHOLD) "; 0: no small tier)\n"
 "      --large-threshold BYTES  allocations of BYTES or more are large\n"
 "                               (default " STR(DEFAULT_LARGE_THRESHOLD) ")\n"
 "      --frequency-threshold N  stacks seen more than N times are sampled more\n"

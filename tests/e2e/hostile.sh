@@ -178,8 +178,11 @@ usage() {
 	fi
 }
 # Every option that takes a value, as --help lists them (new ones are
-# fuzzed too): paths (FILE, DIR) may be anything but empty; every other
-# value is a number, and these are not numbers, or not sensible ones.
+# fuzzed too): paths (FILE, DIR) may be anything but empty, and "-" only
+# where it means standard output (-o, and --collapsed when the report goes
+# elsewhere); every other value is a number, and these are not numbers, or
+# not sensible ones: hexadecimal, a '+' sign and a value that a double
+# cannot tell from 0 are refused like the rest.
 "$MEMTOP" --help | sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}\(--[a-z-]*\) \([A-Z][A-Z.a-z]*\).*/\2 \3/p' \
 	> "$WORK/options"
 check "options with values found in --help" \
@@ -189,10 +192,21 @@ while read -r long meta; do
 	for o in $long $short; do
 		case $meta in
 		FILE*|DIR)
-			usage "$o '': refused" "$long" --batch "$o" "" -- sh -c "touch '$WORK/ran'" ;;
+			usage "$o '': refused" "$long" --batch "$o" "" -- sh -c "touch '$WORK/ran'"
+			case $long in
+			--output) ;;
+			--collapsed)
+				usage "$o '-' with the report on standard output: refused" \
+					"$long -: standard output already takes the report" \
+					report "$o" - "$WORK/no-trace" ;;
+			*)
+				usage "$o '-': refused" "$long: '-' (standard output) is not possible here" \
+					--batch "$o" - -- sh -c "touch '$WORK/ran'" ;;
+			esac ;;
 		*)
 			for v in "" -1 -0.5 nan NaN -nan inf -inf infinity 1e999 -1e999 \
-				99999999999999999999999 abc 1s " 1" "1 " 1,5 0.5.5 "1 2" 0x 1e "$(printf '\t')"; do
+				99999999999999999999999 abc 1s " 1" "1 " 1,5 0.5.5 "1 2" 0x 1e "$(printf '\t')" \
+				0x10 0x1p3 +1 1e-400 1e-310; do
 				usage "$o '$v': refused" "$long" --batch "$o" "$v" -- sh -c "touch '$WORK/ran'"
 			done ;;
 		esac
@@ -210,7 +224,7 @@ usage "medium threshold not below large" --medium-threshold \
 usage "attach pid 0" --attach --attach 0
 usage "attach pid above INT_MAX" --attach --attach 4294967296
 # flags given values, unknown and ambiguous options
-for flag in batch json no-stacks help version; do
+for flag in batch json no-stacks force overwrite-trace help version; do
 	usage "--$flag=yes" "--$flag" "--$flag=yes" -- true
 done
 usage "unknown long option" --frobnicate --batch --frobnicate 3 -- true

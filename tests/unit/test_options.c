@@ -121,7 +121,9 @@ static void test_existing_outputs(void **state)
 	assert_true(o.force);
 	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), 0);
 	/* devices and standard output are written, not replaced */
-	PARSE_OK(&o, "-o", "/dev/null", "-e", "-", "--", "ls");
+	PARSE_OK(&o, "-o", "/dev/null", "--", "ls");
+	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), 0);
+	PARSE_OK(&o, "-o", "-", "--", "ls");
 	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), 0);
 	unlink(path);
 	/* a path that does not exist yet is fine */
@@ -557,6 +559,85 @@ static void test_error_report_only_options(void **state)
 	ERROR2("--pprof", "report", "--pprof", "f", "--attach", "3");
 }
 
+/* Numbers are plain decimal: strtod would also read hexadecimal ("0x10",
+ * even hexadecimal floats), a '+' sign, and turn a value too small for a
+ * double into 0 (or a denormal) that nobody typed.  The whole-number
+ * options refuse sign and hexadecimal already (test_error_thresholds). */
+static void test_error_number_spellings(void **state)
+{
+	static const char *const opts[] = {
+		"--interval", "--duration", "--sample-small", "--sample-medium", "--sample-large",
+	};
+	static const char *const not_numbers[] = {
+		"0x10", "0X10", "0x1p3", "0x.8", "+1", "+0.5", "+inf", "nan(1)", "1e+", ".", "-.", "e5",
+	};
+	static const char *const too_small[] = { "1e-400", "-1e-400", "1e-310", "0.1e-323" };
+
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+		for (size_t k = 0; k < sizeof not_numbers / sizeof not_numbers[0]; k++)
+			ERROR2((char *)opts[i], "is not", (char *)opts[i], (char *)not_numbers[k], "cmd");
+		for (size_t k = 0; k < sizeof too_small / sizeof too_small[0]; k++)
+			ERROR2((char *)opts[i], "is too small to tell from 0",
+			       (char *)opts[i], (char *)too_small[k], "cmd");
+	}
+	ERROR1("--sample-large: '1e-400' is too small to tell from 0", "--sample-large", "1e-400", "cmd");
+	ERROR1("--interval: '0x10' is not a number of seconds", "-d", "0x10", "cmd");
+	ERROR1("--interval: '+1' is not a number of seconds", "-d", "+1", "cmd");
+	ERROR1("--sample-small: '0x0.1p0' is not a rate from 0 to 1", "--sample-small", "0x0.1p0", "cmd");
+
+	/* what stays accepted: a fraction without a leading or a trailing
+	 * digit, an exponent of either sign, and an exact 0 however small its
+	 * exponent */
+	struct options o;
+	PARSE_OK(&o, "-d", ".5", "--duration", "5.", "--sample-small", "1E-3", "cmd");
+	assert_true(o.interval == 0.5);
+	assert_true(o.duration == 5.0);
+	assert_true(o.sample_small == 0.001);
+	PARSE_OK(&o, "-d", "1e+1", "--sample-large", "0e-400", "--sample-medium", "2.5e-308", "cmd");
+	assert_true(o.interval == 10.0);
+	assert_true(o.sample_large == 0.0);
+	assert_true(o.sample_medium == 2.5e-308);   /* the smallest range: DBL_MIN is 2.2e-308 */
+}
+
+/* Zero thresholds have a meaning, so they are taken (interface.md gives
+ * no range): --medium-threshold 0 makes every allocation, malloc(0) too,
+ * medium or large (no small tier); --frequency-threshold 0 makes a call
+ * site hot once captured once.  --large-threshold 0 cannot be above the
+ * medium threshold. */
+static void test_zero_thresholds(void **state)
+{
+	struct options o;
+	PARSE_OK(&o, "--medium-threshold", "0", "--frequency-threshold", "0", "cmd");
+	assert_int_equal(o.medium_threshold, 0);
+	assert_int_equal(o.frequency_threshold, 0);
+	assert_int_equal(o.large_threshold, 65536);
+	ERROR2("--medium-threshold (0)", "--large-threshold (0)",
+	       "--medium-threshold", "0", "--large-threshold", "0", "cmd");
+	ERROR2("--medium-threshold (2048)", "--large-threshold (0)", "--large-threshold", "0", "cmd");
+	char env[160];
+	assert_int_equal(options_sampling_env(&o, env, sizeof env), 0);
+	assert_string_equal(env, "0.01:0.5:1:0:65536:0:64");
+}
+
+/* "-" is standard output for -o and --collapsed only; elsewhere it would
+ * make a file (or directory) called "-", and --collapsed cannot share
+ * standard output with the report. */
+static void test_dash_paths(void **state)
+{
+	struct options o;
+	PARSE_OK(&o, "-o", "-", "cmd");
+	assert_string_equal(o.output_path, "-");
+	PARSE_OK(&o, "report", "-o", "r.txt", "--collapsed", "-", "d");
+	assert_string_equal(o.collapsed_path, "-");
+	ERROR2("--export", "'-' (standard output) is not possible here: name a file", "-e", "-", "cmd");
+	ERROR2("--trace", "name a directory", "-t", "-", "cmd");
+	ERROR2("--pprof", "(./- for one called -)", "report", "--pprof", "-", "d");
+	ERROR2("--export", "standard output", "report", "--export=-", "d");
+	ERROR2("--collapsed -", "-o FILE", "report", "--collapsed", "-", "d");
+	ERROR2("--collapsed -", "-o FILE", "report", "-o", "-", "--collapsed", "-", "d");
+	PARSE_OK(&o, "-e", "./-", "-t", "./-", "cmd");
+}
+
 static void test_error_empty_paths(void **state)
 {
 	ERROR2("--output", "empty", "-o", "", "cmd");
@@ -696,6 +777,9 @@ int main(void)
 		cmocka_unit_test(test_error_json_needs_batch),
 		cmocka_unit_test(test_overwrite_trace),
 		cmocka_unit_test(test_error_report_only_options),
+		cmocka_unit_test(test_error_number_spellings),
+		cmocka_unit_test(test_zero_thresholds),
+		cmocka_unit_test(test_dash_paths),
 		cmocka_unit_test(test_error_empty_paths),
 		cmocka_unit_test(test_reentrant),
 		cmocka_unit_test(test_argv_not_reordered),
