@@ -703,13 +703,14 @@ static int check_injectable(const struct target *t, const char *collector)
 
 /* ---------------------------------------------------------------- watching */
 
-static FILE *open_output(const char *path)
+static FILE *open_output(const char *path, bool force)
 {
+	char err[1200];
 	if (!path || strcmp(path, "-") == 0)
 		return stdout;
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = options_open_output(path, "-o", force, err, sizeof(err));
 	if (fd < 0) {
-		format_warn("cannot write %s: %s", path, strerror(errno));
+		format_warn("%s", err);
 		return NULL;
 	}
 	return fdopen(fd, "w");
@@ -938,7 +939,7 @@ int attach_main(const struct options *opts)
 			return 1;
 		}
 	}
-	FILE *out = opts->batch ? open_output(opts->output_path) : NULL;
+	FILE *out = opts->batch ? open_output(opts->output_path, opts->force) : NULL;
 	if (opts->batch && !out) {
 		tracedir_close();
 		return 1;
@@ -1045,7 +1046,7 @@ int attach_main(const struct options *opts)
 	if (session_room_message(&s, no_room, sizeof(no_room)))
 		format_warn("%s", no_room);
 	if (opts->export_path) {
-		if (html_export(&s, opts->export_path, err, sizeof(err)) == 0) {
+		if (html_export(&s, opts->export_path, opts->force, err, sizeof(err)) == 0) {
 			format_warn("report written to %s", opts->export_path);
 		} else {
 			format_warn("%s", err);

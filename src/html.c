@@ -38,6 +38,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -433,7 +434,61 @@ int html_export_check(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-int html_export(const struct session *s, const char *path, char *err, size_t errlen)
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)  /* linux/fs.h, for a C library without it */
+#endif
+
+/* The report this process placed last: the viewer's `e` and the end of
+ * the session write the same name, and replacing memtop's own report
+ * needs no --force. */
+static struct {
+	bool set;
+	struct stat st;             /* as it was once in place */
+} own_report;
+
+/* The same file, unchanged since: an inode number reused by a file made
+ * since would not have the same change time too. */
+static bool is_own_report(const char *path)
+{
+	struct stat st;
+	const struct stat *o = &own_report.st;
+	return own_report.set && lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	       st.st_dev == o->st_dev && st.st_ino == o->st_ino && st.st_size == o->st_size &&
+	       st.st_ctim.tv_sec == o->st_ctim.tv_sec && st.st_ctim.tv_nsec == o->st_ctim.tv_nsec;
+}
+
+/* tmp takes the name path.  Unless force, or path is this process's own
+ * previous report, an existing path is not replaced (EEXIST), whenever it
+ * appeared: the check before the session is long past. */
+static int place(const char *tmp, const char *path, bool force)
+{
+	if (force || is_own_report(path))
+		return rename(tmp, path);
+#ifdef SYS_renameat2
+	if (syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+#endif
+	/* a file system without RENAME_NOREPLACE: a second link fails on an
+	 * existing name just the same */
+	if (link(tmp, path) == 0) {
+		unlink(tmp);
+		return 0;
+	}
+	if (errno != EPERM && errno != EOPNOTSUPP)
+		return -1;
+	/* nor hard links (vfat): looked at, then taken, with the race that
+	 * leaves */
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return rename(tmp, path);
+}
+
+int html_export(const struct session *s, const char *path, bool force, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX];
 	int fd = open_beside(path, tmp, sizeof(tmp), err, errlen);
@@ -464,11 +519,18 @@ int html_export(const struct session *s, const char *path, char *err, size_t err
 		e = errno;
 	if (fclose(f) != 0 && !e)
 		e = errno;
-	if (!e && rename(tmp, path) != 0)
+	if (!e && place(tmp, path, force) != 0) {
 		e = errno;
+		if (e == EEXIST)
+			/* made while memtop ran: the report is kept, not lost */
+			return fail(err, errlen, 0, "cannot write %s: the file exists (made since "
+				    "memtop started; use --force to replace it); the report is in %s",
+				    path, tmp);
+	}
 	if (e) {
 		unlink(tmp);
 		return fail(err, errlen, e, "writing %s failed", path);
 	}
+	own_report.set = lstat(path, &own_report.st) == 0;
 	return 0;
 }

@@ -6,6 +6,7 @@
 #ifndef MEMTOP_HTML_H
 #define MEMTOP_HTML_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "session.h"
@@ -18,8 +19,11 @@
 /* Writes the report of s to path: 0, or -1 with a one-line reason naming
  * the path in err.  The file appears complete or not at all (written
  * beside path, then renamed over it); a symbolic link or anything but a
- * regular file at path is refused, never followed or replaced.  Mode 0644. */
-int html_export(const struct session *s, const char *path, char *err, size_t errlen);
+ * regular file at path is refused, never followed or replaced.  An
+ * existing file is replaced only with force or when it is the report this
+ * process wrote there last; otherwise the report is left in its temporary
+ * file beside path, which err names.  Mode 0644. */
+int html_export(const struct session *s, const char *path, bool force, char *err, size_t errlen);
 
 /* What html_export will meet at path, checked before a session starts so
  * a report that cannot be written is known before the command runs: 0, or

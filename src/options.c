@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <float.h>
 #include <getopt.h>
 #include <limits.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "format.h"
 #include "options.h"
@@ -596,6 +598,38 @@ int options_sampling_env(const struct options *self, char *buf, size_t len)
 	return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
+/* path's directory into dir ("." for a bare name, "/" for one at the root). */
+static void dir_of(char *dir, size_t len, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, len, ".");
+	else if (slash == path)
+		snprintf(dir, len, "/");
+	else
+		snprintf(dir, len, "%.*s", (int)(slash - path), path);
+}
+
+/* The descriptor memtop already has that path names: /dev/stdout,
+ * /dev/stderr, /dev/fd/N, /proc/self/fd/N.  They are symbolic links (into
+ * /proc), which an output never follows, but whoever names them means
+ * memtop's own standard output or error, as with "-": written as it is,
+ * never opened anew (that would truncate the file a shell redirected it
+ * to).  -1 for any other path. */
+static int inherited_fd(const char *path)
+{
+	if (strcmp(path, "/dev/stdout") == 0)
+		return 1;
+	if (strcmp(path, "/dev/stderr") == 0)
+		return 2;
+	const char *n = strncmp(path, "/dev/fd/", 8) == 0 ? path + 8
+		: strncmp(path, "/proc/self/fd/", 14) == 0 ? path + 14 : NULL;
+	uint64_t v;
+	if (n && parse_u64(n, &v) && v <= INT_MAX)
+		return (int)v;
+	return -1;
+}
+
 int options_check_outputs(const struct options *self, char *err, size_t errlen)
 {
 	const char *paths[] = { self->output_path, self->export_path, self->collapsed_path,
@@ -603,16 +637,85 @@ int options_check_outputs(const struct options *self, char *err, size_t errlen)
 	const char *names[] = { "-o", "-e", "--collapsed", "--pprof" };
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		struct stat st;
-		if (self->force || !paths[i] || strcmp(paths[i], "-") == 0)
+		if (!paths[i] || strcmp(paths[i], "-") == 0 ||
+		    (paths[i] != self->export_path && inherited_fd(paths[i]) >= 0))
 			continue;
-		/* Devices (/dev/null, a terminal) and pipes are written, not replaced. */
-		if (lstat(paths[i], &st) == 0 && S_ISREG(st.st_mode)) {
-			/* the name as typed, but never its control characters */
-			char safe[1024];
-			format_sanitize(safe, sizeof(safe), paths[i], strlen(paths[i]));
+		/* the name as typed, but never its control characters */
+		char safe[1024];
+		format_sanitize(safe, sizeof(safe), paths[i], strlen(paths[i]));
+		bool exists = lstat(paths[i], &st) == 0;
+		int lstat_errno = exists ? 0 : errno;
+		/* Devices (/dev/null, a terminal) and pipes are written, not
+		 * replaced. */
+		if (exists && S_ISREG(st.st_mode) && !self->force)
 			return fail(err, errlen, "%s %s: the file exists; use --force to replace it",
 				    names[i], safe);
-		}
+		/* -e's file is made beside it and renamed: html_export_check
+		 * says what it would meet. */
+		if (paths[i] == self->export_path)
+			continue;
+		/* What options_open_output would refuse, in its words, said
+		 * before anything runs (the command, or the reading of a
+		 * trace, may take an hour); the opening checks again, without
+		 * a race. */
+		if (exists && S_ISLNK(st.st_mode))
+			return fail(err, errlen, "cannot write %s: it is a symbolic link "
+				    "(give the path of the file itself)", safe);
+		if (exists && S_ISDIR(st.st_mode))
+			return fail(err, errlen, "cannot write %s: %s", safe, strerror(EISDIR));
+		if (exists)
+			continue;
+		if (lstat_errno != ENOENT)
+			return fail(err, errlen, "cannot write %s: %s", safe, strerror(lstat_errno));
+		char dir[PATH_MAX];
+		dir_of(dir, sizeof(dir), paths[i]);
+		if (access(dir, W_OK | X_OK) != 0)
+			return fail(err, errlen, "cannot write %s: %s", safe, strerror(errno));
 	}
 	return 0;
+}
+
+int options_open_output(const char *path, const char *option, bool force, char *err,
+			size_t errlen)
+{
+	char safe[1024];
+	int fd;
+	format_sanitize(safe, sizeof(safe), path, strlen(path));
+	int inherited = inherited_fd(path);
+	if (inherited >= 0) {
+		fd = fcntl(inherited, F_DUPFD_CLOEXEC, 3);
+		if (fd < 0)
+			fail(err, errlen, "cannot write %s: %s", safe, strerror(errno));
+		return fd;
+	}
+	/* Never through a symbolic link; and without --force, created or
+	 * refused in one step: a file made since options_check_outputs looked
+	 * is not truncated. */
+	if (force)
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	else
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EEXIST) {
+		/* Something is there: a device or a pipe is written to as
+		 * before (no O_CREAT, no O_TRUNC: nothing is created or cut). */
+		fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+			close(fd);
+			fail(err, errlen, "%s %s: the file exists; use --force to replace it",
+			     option, safe);
+			errno = EEXIST;
+			return -1;
+		}
+	}
+	if (fd < 0) {
+		int e = errno;
+		if (e == ELOOP)
+			fail(err, errlen, "cannot write %s: it is a symbolic link (give the path "
+			     "of the file itself)", safe);
+		else
+			fail(err, errlen, "cannot write %s: %s", safe, strerror(e));
+		errno = e;
+	}
+	return fd;
 }

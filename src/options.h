@@ -58,9 +58,22 @@ int options_parse(struct options *self, int argc, char **argv, char *err, size_t
  * --no-stacks); 0, or -1 if buf is too small. */
 int options_sampling_env(const struct options *self, char *buf, size_t len);
 
-/* Output files (-o, -e, --collapsed, --pprof) that are existing regular
- * files, refused unless --force: 0, or -1 with a one-line message. */
+/* The output files checked before anything runs: an existing regular file
+ * named by -o, -e, --collapsed or --pprof is refused unless --force; for
+ * -o, --collapsed and --pprof also what options_open_output would refuse
+ * (a symbolic link, a directory, a directory where no file can be made),
+ * for -e html_export_check does that.  0, or -1 with a one-line message. */
 int options_check_outputs(const struct options *self, char *err, size_t errlen);
+
+/* Opens the output file path, named by option ("-o", "--pprof"...), for
+ * writing: never through a symbolic link; a new file (mode 0644), or with
+ * force an existing one truncated; without force an existing regular file
+ * is refused (errno EEXIST), in the same step as the creation, while a
+ * device or a pipe is opened as it is.  /dev/stdout, /dev/stderr,
+ * /dev/fd/N and /proc/self/fd/N are memtop's own descriptor, duplicated.
+ * The descriptor, or -1 with a one-line message naming the file. */
+int options_open_output(const char *path, const char *option, bool force, char *err,
+			size_t errlen);
 
 /* The --help text: the three invocations and every option. */
 void options_print_usage(FILE *f);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "options.h"
 #include "pprof.h"
 #include "trace_reader.h"
 
@@ -305,8 +306,8 @@ done:
 	return r;
 }
 
-int pprof_write(const char *path, const struct pprof_sample *s, size_t n, uint64_t time_ns,
-		uint64_t duration_ns, char *err, size_t errlen)
+int pprof_write(const char *path, bool force, const struct pprof_sample *s, size_t n,
+		uint64_t time_ns, uint64_t duration_ns, char *err, size_t errlen)
 {
 	unsigned char *buf;
 	size_t len;
@@ -314,9 +315,8 @@ int pprof_write(const char *path, const struct pprof_sample *s, size_t n, uint64
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = options_open_output(path, "--pprof", force, err, errlen);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 		free(buf);
 		return -1;
 	}

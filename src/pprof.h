@@ -11,6 +11,7 @@
 #ifndef MEMTOP_PPROF_H
 #define MEMTOP_PPROF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,9 +28,11 @@ struct pprof_sample {
 int pprof_encode(const struct pprof_sample *s, size_t n, uint64_t time_ns, uint64_t duration_ns,
 		 unsigned char **out, size_t *len);
 
-/* Write the gzip-compressed profile to path (created or truncated, mode
- * 0644, a symbolic link refused): 0, or -1 with a reason naming path. */
-int pprof_write(const char *path, const struct pprof_sample *s, size_t n, uint64_t time_ns,
-		uint64_t duration_ns, char *err, size_t errlen);
+/* Write the gzip-compressed profile to path, opened as
+ * options_open_output does (a new file, mode 0644; an existing one only
+ * with force; never through a symbolic link): 0, or -1 with a reason
+ * naming path. */
+int pprof_write(const char *path, bool force, const struct pprof_sample *s, size_t n,
+		uint64_t time_ns, uint64_t duration_ns, char *err, size_t errlen);
 
 #endif

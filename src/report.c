@@ -1972,7 +1972,7 @@ int report_write_collapsed(report *self, FILE *f, char *err, size_t errlen)
 
 /* ---------------------------------------------------------------- pprof */
 
-static int write_pprof(report *self, const char *path, char *err, size_t errlen)
+static int write_pprof(report *self, const char *path, bool force, char *err, size_t errlen)
 {
 	const struct proc *p = main_proc(self);
 	if (!p || !self->s.stacks_enabled) {
@@ -2007,7 +2007,7 @@ static int write_pprof(report *self, const char *path, char *err, size_t errlen)
 			? llround(all[i].allocs_est * all[i].live_bytes_est / all[i].bytes_est) : 0;
 	}
 	uint64_t duration = self->t1_ns > self->t0_ns ? self->t1_ns - self->t0_ns : 0;
-	int r = pprof_write(path, smp, n, self->t0_ns, duration, err, errlen);
+	int r = pprof_write(path, force, smp, n, self->t0_ns, duration, err, errlen);
 	free(smp);
 	free(all);
 	return r;
@@ -2015,16 +2015,17 @@ static int write_pprof(report *self, const char *path, char *err, size_t errlen)
 
 /* ---------------------------------------------------------------- main */
 
-static FILE *open_out(const char *path, char *err, size_t errlen)
+static FILE *open_out(const char *path, const char *option, bool force, char *err, size_t errlen)
 {
 	if (!path || strcmp(path, "-") == 0)
 		return stdout;
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	int fd = options_open_output(path, option, force, err, errlen);
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, "w");
 	if (!f) {
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+		close(fd);
 	}
 	return f;
 }
@@ -2049,6 +2050,11 @@ static int close_out(FILE *f, const char *path)
 int report_main(const struct options *opts)
 {
 	char err[1024];
+	/* known before the trace is read, which may take long */
+	if (opts->export_path && html_export_check(opts->export_path, err, sizeof(err)) != 0) {
+		format_warn("%s", err);
+		return 1;
+	}
 	report *r = report_new();
 	if (!r) {
 		format_warn("out of memory");
@@ -2075,7 +2081,7 @@ int report_main(const struct options *opts)
 				"yet are missing", tf->hdr.pid, (unsigned long long)tf->events);
 	}
 	int status = 0;
-	FILE *out = open_out(opts->output_path, err, sizeof(err));
+	FILE *out = open_out(opts->output_path, "-o", opts->force, err, sizeof(err));
 	if (!out) {
 		format_warn("%s", err);
 		report_free(r);
@@ -2089,7 +2095,7 @@ int report_main(const struct options *opts)
 	if (close_out(out, opts->output_path) != 0)
 		status = 1;
 	if (opts->collapsed_path) {
-		FILE *c = open_out(opts->collapsed_path, err, sizeof(err));
+		FILE *c = open_out(opts->collapsed_path, "--collapsed", opts->force, err, sizeof(err));
 		if (!c) {
 			format_warn("%s", err);
 			status = 1;
@@ -2103,12 +2109,12 @@ int report_main(const struct options *opts)
 				status = 1;
 		}
 	}
-	if (opts->pprof_path && write_pprof(r, opts->pprof_path, err, sizeof(err)) != 0) {
+	if (opts->pprof_path && write_pprof(r, opts->pprof_path, opts->force, err, sizeof(err)) != 0) {
 		format_warn("%s", err);
 		status = 1;
 	}
 	if (opts->export_path) {
-		if (html_export(&r->s, opts->export_path, err, sizeof(err)) != 0) {
+		if (html_export(&r->s, opts->export_path, opts->force, err, sizeof(err)) != 0) {
 			format_warn("%s", err);
 			status = 1;
 		} else {

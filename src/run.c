@@ -61,13 +61,14 @@ void run_sleep_s(double s)
 		;
 }
 
-static FILE *open_output(const char *path)
+static FILE *open_output(const char *path, bool force)
 {
+	char err[1200];
 	if (!path || strcmp(path, "-") == 0)
 		return stdout;
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = options_open_output(path, "-o", force, err, sizeof(err));
 	if (fd < 0) {
-		format_warn("cannot write %s: %s", path, strerror(errno));
+		format_warn("%s", err);
 		return NULL;
 	}
 	return fdopen(fd, "w");
@@ -83,10 +84,10 @@ static void warn_no_room(const struct session *s)
 }
 
 /* The --export report of a finished session: 0, or -1 after saying why. */
-static int export_report(const struct session *s, const char *path)
+static int export_report(const struct session *s, const char *path, bool force)
 {
-	char err[512];
-	if (html_export(s, path, err, sizeof(err)) != 0) {
+	char err[1024];
+	if (html_export(s, path, force, err, sizeof(err)) != 0) {
 		format_warn("%s", err);
 		return -1;
 	}
@@ -122,7 +123,7 @@ int run_command(const struct options *opts)
 		format_warn("%s", err);
 		return 1;
 	}
-	FILE *out = open_output(opts->output_path);
+	FILE *out = open_output(opts->output_path, opts->force);
 	if (!out)
 		return 1;
 	shm_cleanup_stale("/dev/shm", "/proc", 0);
@@ -216,7 +217,7 @@ int run_command(const struct options *opts)
 	session_finish(&s, run_now_s());
 	batch_summary(&b, &s);
 	warn_no_room(&s);
-	bool export_failed = opts->export_path && export_report(&s, opts->export_path) != 0;
+	bool export_failed = opts->export_path && export_report(&s, opts->export_path, opts->force) != 0;
 	tracedir_finish(&s);
 	if (l.ended)
 		session_release_segment(&s);
@@ -337,7 +338,7 @@ static int run_viewer(const struct options *opts)
 		 * averages, as --batch's summary has them. */
 		if (!s.final)
 			session_finish(&s, run_now_s());
-		export_failed = export_report(&s, opts->export_path) != 0;
+		export_failed = export_report(&s, opts->export_path, opts->force) != 0;
 	}
 	/* --duration and q leave a running command running, as --batch does. */
 	exit_code = l.ended ? launcher_exit_code(&l) : 0;

@@ -179,7 +179,7 @@ static void export_now(viewer *self, const struct session *s)
 		snprintf(path, sizeof(path), "memtop-%d.html", s->pid);
 		to = path;
 	}
-	if (html_export(s, to, err, sizeof(err)) == 0)
+	if (html_export(s, to, self->opts->force, err, sizeof(err)) == 0)
 		ui_state_message(&self->st, "report written to %s", to);
 	else
 		ui_state_message(&self->st, "%s", err);

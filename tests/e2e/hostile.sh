@@ -2,13 +2,15 @@
 # hostile.sh - input memtop does not control: thread names chosen by the
 # program (markup, quotes, control characters, bytes that are not UTF-8)
 # in the JSON, text and HTML reports and on the viewer's screen (in tmux),
-# output paths that are symbolic links or existing files, every option
-# given nonsense, files at a process's segment name that are not segments
-# this memtop can read or belong to another user, and command arguments
-# and paths with a newline or an escape sequence, which memtop's messages
-# (--batch and, in tmux, the viewer's report on exit) must quote on one
-# line, made safe.  (The viewer's other screens are checked in viewer.sh,
-# the HTML page in a browser in html.sh.)
+# output paths that are symbolic links, directories, in a missing or
+# read-only directory, existing files or files that appear during the
+# session (devices and pipes still written), every option given nonsense,
+# files at a process's segment name that are not segments this memtop can
+# read or belong to another user, and command arguments and paths with a
+# newline or an escape sequence, which memtop's messages (--batch and, in
+# tmux, the viewer's report on exit) must quote on one line, made
+# safe.  (The viewer's other screens are checked in viewer.sh, the HTML
+# page in a browser in html.sh.)
 . "$(dirname "$0")/lib.sh"
 
 # ---------------------------------------------------------------- thread names
@@ -153,9 +155,87 @@ check "existing file: command not run" "$([ -e "$WORK/ran-existing" ] && echo ra
 check "existing file with --force: exit status" "$?" 0
 check "existing file with --force: replaced by the report alone" \
 	"$(q "$WORK/existing.json" "[r['type'] for r in records]")" "['summary']"
-echo x > "$WORK/existing.html"
-"$MEMTOP" --batch -e "$WORK/existing.html" -- true 2> "$WORK/err"
-check "existing -e file: refused" "$?" 1
+# An existing -e file: refused before the command runs (it would create
+# the marker), the file untouched, the message naming -e and --force.
+echo "an older report" > "$WORK/existing.html"
+before=$(cksum < "$WORK/existing.html")
+"$MEMTOP" --batch -o /dev/null -e "$WORK/existing.html" -- sh -c "touch '$WORK/ran-html'" \
+	2> "$WORK/err"
+check "existing -e file: exit 1" "$?" 1
+check "existing -e file: says so in one line" "$(cat "$WORK/err")" \
+	"memtop: -e $WORK/existing.html: the file exists; use --force to replace it"
+check "existing -e file: untouched" "$(cksum < "$WORK/existing.html")" "$before"
+check "existing -e file: command not run" "$([ -e "$WORK/ran-html" ] && echo ran || echo no)" no
+# ... and one that appears while the command runs, after that check: the
+# report is not renamed over it (that would need --force) but kept beside
+# it, and memtop says where (exit 1: the command itself succeeded).
+"$MEMTOP" --batch -o /dev/null -e "$WORK/late.html" -- sh -c "echo mine > '$WORK/late.html'" \
+	2> "$WORK/err"
+check "-e file made during the session: exit 1" "$?" 1
+check "-e file made during the session: left as it was" "$(cat "$WORK/late.html")" mine
+kept=$(sed -n 's/^memtop: cannot write .*late\.html: the file exists (made since memtop started; use --force to replace it); the report is in \(.*\)$/\1/p' "$WORK/err")
+[ -n "$kept" ] && [ "$(head -c 15 "$kept")" = "<!DOCTYPE html>" ] && tail -n 1 "$kept" | grep -q '</html>' \
+	&& pass "-e file made during the session: the whole report kept in $kept" \
+	|| fail "-e file made during the session: stderr '$(cat "$WORK/err")'"
+rm -f "$kept"
+
+# --collapsed and --pprof (memtop report) refuse a symbolic link as -o
+# does, to a file or dangling, before the report is written.
+"$MEMTOP" --batch -o /dev/null --trace "$WORK/trace" -- "$PROGS/tally" 10 > /dev/null 2>&1
+check "a trace to report on" "$?" 0
+for o in --collapsed --pprof; do
+	"$MEMTOP" report "$o" "$WORK/link" "$WORK/trace" > "$WORK/out" 2> "$WORK/err"
+	check "$o onto a symbolic link: exit 1" "$?" 1
+	check "$o onto a symbolic link: says so in one line" "$(cat "$WORK/err")" \
+		"memtop: cannot write $WORK/link: it is a symbolic link (give the path of the file itself)"
+	check "$o onto a symbolic link: the target untouched" "$(cat "$WORK/victim")" precious
+	check "$o onto a symbolic link: no report written before" "$(wc -c < "$WORK/out")" 0
+	"$MEMTOP" report -o /dev/null --force "$o" "$WORK/dangling" "$WORK/trace" 2> /dev/null
+	check "$o onto a dangling link, even with --force: exit 1" "$?" 1
+	check "$o onto a dangling link: nothing created through it" \
+		"$([ -e "$WORK/nowhere.json" ] && echo created || echo no)" no
+done
+
+# Devices and pipes are written, not replaced, and need no --force.
+"$MEMTOP" --batch -o /dev/null -- true
+check "-o /dev/null: exit 0" "$?" 0
+check "-o /dev/stdout: the summary on standard output" \
+	"$("$MEMTOP" --batch -o /dev/stdout -- true | grep -c '^memtop summary')" 1
+mkfifo "$WORK/fifo"
+cat "$WORK/fifo" > "$WORK/from-fifo" &
+"$MEMTOP" --batch -o "$WORK/fifo" -- true
+check "-o FIFO: exit 0" "$?" 0
+wait
+check "-o FIFO: the summary came through it" "$(grep -c '^memtop summary' "$WORK/from-fifo")" 1
+
+# -e into a directory where no file can be made: refused before the
+# command runs, nothing left there.  Root may write whatever the mode
+# bits say, so as root the directory is a read-only mount.
+mkdir "$WORK/ro"
+if [ "$(id -u)" != 0 ]; then
+	chmod 555 "$WORK/ro"
+	"$MEMTOP" --batch -o /dev/null -e "$WORK/ro/r.html" -- sh -c "touch '$WORK/ran-ro'" \
+		2> "$WORK/ro.err"
+	echo $? > "$WORK/ro.rc"
+	why="Permission denied"
+elif unshare -m true 2> /dev/null; then
+	unshare -m sh -c "mount -t tmpfs -o ro tmpfs '$WORK/ro' &&
+		'$MEMTOP' --batch -o /dev/null -e '$WORK/ro/r.html' -- sh -c \"touch '$WORK/ran-ro'\" \
+			2> '$WORK/ro.err'; echo \$? > '$WORK/ro.rc'"
+	why="Read-only file system"
+else
+	why=
+	echo "skip: -e into a read-only directory: root without unshare -m cannot make one"
+fi
+if [ -n "$why" ]; then
+	check "-e, read-only directory: exit 1" "$(cat "$WORK/ro.rc")" 1
+	check "-e, read-only directory: says so in one line" "$(cat "$WORK/ro.err")" \
+		"memtop: cannot write $WORK/ro/r.html (no new file can be made in $WORK/ro): $why"
+	check "-e, read-only directory: command not run" \
+		"$([ -e "$WORK/ran-ro" ] && echo ran || echo no)" no
+	check "-e, read-only directory: nothing made there" "$(ls -A "$WORK/ro" | wc -l)" 0
+fi
+chmod 755 "$WORK/ro"
 
 # ---------------------------------------------------------------- option fuzzing
 # usage NAME PATTERN ARGS...: exit 2, one line on stderr naming PATTERN,
@@ -214,6 +294,61 @@ while read -r long meta; do
 	done
 	usage "$long=(empty)" "$long" --batch "$long=" -- true
 done < "$WORK/options"
+# Paths that cannot be written, for every path option --help lists: a
+# directory that does not exist, and an existing directory (for -t, whose
+# DIR may well exist, a regular file).  Not usage errors but refusals
+# (exit 1) before anything runs: one line naming the path and why,
+# nothing on standard output, the command not run.  --collapsed and
+# --pprof are memtop report's, whose text report would go to standard
+# output first.
+# refused NAME PATH REASON ARGS...: as usage, with exit 1, PATH and
+# REASON (grep -E) in the message
+refused() {
+	desc=$1; path=$2; why=$3; shift 3
+	rm -f "$WORK/ran"
+	"$MEMTOP" "$@" < /dev/null > "$WORK/out" 2> "$WORK/err"
+	rc=$?
+	if [ "$rc" = 1 ] && [ "$(wc -l < "$WORK/err")" = 1 ] && [ ! -s "$WORK/out" ] &&
+		[ ! -e "$WORK/ran" ] && grep -qF -- "$path" "$WORK/err" && grep -qE -- "$why" "$WORK/err"; then
+		pass "$desc"
+	else
+		fail "$desc: exit $rc, stderr '$(head -c 300 "$WORK/err")', stdout $(wc -c < "$WORK/out") bytes"
+	fi
+}
+"$MEMTOP" --batch -o /dev/null --trace "$WORK/fuzz-trace" -- "$PROGS/tally" 10 > /dev/null 2>&1
+check "a trace to report on" "$?" 0
+mkdir -p "$WORK/fuzz-dir"
+: > "$WORK/fuzz-file"
+while read -r long meta; do
+	short=$("$MEMTOP" --help | sed -n "s/^ *\(-[a-zA-Z]\), $long .*/\1/p")
+	for o in $long $short; do
+		case $meta in
+		FILE*)
+			case $long in
+			--collapsed|--pprof) run="report $o" ;;
+			*) run="--batch $o" ;;
+			esac
+			for where in "$WORK/missing/x" "$WORK/fuzz-dir"; do
+				case $where in
+				*/missing/*) why="No such file or directory"; what="in a missing directory" ;;
+				*) why="Is a directory|not a regular file"; what="onto a directory" ;;
+				esac
+				if [ "${run%% *}" = report ]; then
+					refused "$o $what: refused" "$where" "$why" $run "$where" "$WORK/fuzz-trace"
+				else
+					refused "$o $what: refused" "$where" "$why" \
+						$run "$where" -- sh -c "touch '$WORK/ran'"
+				fi
+			done ;;
+		DIR)
+			refused "$o into a missing directory: refused" "$WORK/missing/t" \
+				"No such file or directory" --batch "$o" "$WORK/missing/t" -- sh -c "touch '$WORK/ran'"
+			refused "$o onto a regular file: refused" "$WORK/fuzz-file" "not a directory" \
+				--batch "$o" "$WORK/fuzz-file" -- sh -c "touch '$WORK/ran'" ;;
+		esac
+	done
+done < "$WORK/options"
+check "nothing made for a refused path" "$(ls -A "$WORK/fuzz-dir" | wc -l) $([ -e "$WORK/missing" ] && echo made || echo none)" "0 none"
 # out of range, though numbers
 usage "interval below 0.05 s" --interval --batch -d 0.01 -- true
 usage "interval above an hour" --interval --batch -d 3601 -- true

@@ -3,9 +3,11 @@
  * embeds one valid JSON object holding batch_write_json's summary record
  * byte for byte, timelines and per-thread data; hostile thread names and
  * command lines appear only escaped; the output path is never a symbolic
- * link, device or directory; an existing report is replaced by rename (a
- * new file, never rewritten in place), mode 0644, no temporary file left;
- * failures give one line naming the path.
+ * link, device or directory; an existing file is replaced by rename (a new
+ * file, never rewritten in place) with --force or when it is this
+ * process's own report, and otherwise left alone with the report kept
+ * beside it; mode 0644, no temporary file left; failures give one line
+ * naming the path.
  */
 #include "config.h"
 
@@ -337,7 +339,7 @@ static void test_page_and_data(void **state)
 {
 	struct fixture *f = *state;
 	char err[256] = "";
-	if (html_export(&f->s, f->path, err, sizeof(err)) != 0)
+	if (html_export(&f->s, f->path, false, err, sizeof(err)) != 0)
 		fail_msg("html_export: %s", err);
 	char *page = slurp(f->path, NULL);
 	assert_true(strncmp(page, "<!DOCTYPE html>", 15) == 0);
@@ -402,7 +404,7 @@ static void test_hostile_text_escaped(void **state)
 {
 	struct fixture *f = *state;
 	char err[256] = "";
-	assert_int_equal(html_export(&f->s, f->path, err, sizeof(err)), 0);
+	assert_int_equal(html_export(&f->s, f->path, false, err, sizeof(err)), 0);
 	char *page = slurp(f->path, NULL);
 	assert_int_equal(count_nocase(page, "<b>"), 0);
 	assert_int_equal(count_nocase(page, "</script"), 3);   /* the page's own three */
@@ -425,7 +427,7 @@ static void test_no_collector(void **state)
 	f->s.collector_seen = false;
 	f->s.stacks_enabled = false;
 	char err[256] = "";
-	assert_int_equal(html_export(&f->s, f->path, err, sizeof(err)), 0);
+	assert_int_equal(html_export(&f->s, f->path, false, err, sizeof(err)), 0);
 	char *page = slurp(f->path, NULL);
 	char *d = data_of(page);
 	assert_contains(d, "\"totals\":null");
@@ -443,7 +445,7 @@ static void test_symlink_refused(void **state)
 	snprintf(link, sizeof(link), "%s/link.html", f->dir);
 	write_file(target, "precious\n");
 	assert_int_equal(symlink(target, link), 0);
-	assert_int_equal(html_export(&f->s, link, err, sizeof(err)), -1);
+	assert_int_equal(html_export(&f->s, link, false, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, link));
 	assert_non_null(strstr(err, "symbolic link"));
 	assert_null(strchr(err, '\n'));
@@ -458,7 +460,7 @@ static void test_symlink_refused(void **state)
 	char dangling[192];
 	snprintf(dangling, sizeof(dangling), "%s/dangling.html", f->dir);
 	assert_int_equal(symlink("/tmp/memtop-html-test-nowhere", dangling), 0);
-	assert_int_equal(html_export(&f->s, dangling, err, sizeof(err)), -1);
+	assert_int_equal(html_export(&f->s, dangling, false, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "symbolic link"));
 	assert_int_equal(access("/tmp/memtop-html-test-nowhere", F_OK), -1);
 }
@@ -468,15 +470,15 @@ static void test_not_a_regular_file(void **state)
 	struct fixture *f = *state;
 	char err[256] = "";
 	/* as root, renaming over /dev/null would replace the device */
-	assert_int_equal(html_export(&f->s, "/dev/null", err, sizeof(err)), -1);
+	assert_int_equal(html_export(&f->s, "/dev/null", false, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "/dev/null"));
 	assert_non_null(strstr(err, "not a regular file"));
 	struct stat st;
 	assert_int_equal(stat("/dev/null", &st), 0);
 	assert_true(S_ISCHR(st.st_mode));
-	assert_int_equal(html_export(&f->s, f->dir, err, sizeof(err)), -1);
+	assert_int_equal(html_export(&f->s, f->dir, false, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "not a regular file"));
-	assert_int_equal(html_export(&f->s, "", err, sizeof(err)), -1);
+	assert_int_equal(html_export(&f->s, "", false, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "no file name"));
 }
 
@@ -493,7 +495,8 @@ static void test_replaced_atomically(void **state)
 	assert_int_equal(link(f->path, other), 0);
 	struct stat before, after;
 	assert_int_equal(stat(f->path, &before), 0);
-	assert_int_equal(html_export(&f->s, f->path, err, sizeof(err)), 0);
+	/* a file memtop did not write is replaced with --force only */
+	assert_int_equal(html_export(&f->s, f->path, true, err, sizeof(err)), 0);
 	assert_int_equal(stat(f->path, &after), 0);
 	assert_true(before.st_ino != after.st_ino);
 	assert_int_equal(after.st_mode & 07777, 0644);
@@ -518,12 +521,61 @@ static void test_replaced_atomically(void **state)
 	char cwd[512];
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
 	assert_int_equal(chdir(f->dir), 0);
-	int rc = html_export(&f->s, "relative.html", err, sizeof(err));
+	int rc = html_export(&f->s, "relative.html", false, err, sizeof(err));
 	assert_int_equal(chdir(cwd), 0);
 	assert_int_equal(rc, 0);
 	char rel[192];
 	snprintf(rel, sizeof(rel), "%s/relative.html", f->dir);
 	assert_int_equal(access(rel, R_OK), 0);
+}
+
+/* Without --force an existing file is never replaced, however late it
+ * appeared (the check before the session is long past when the report is
+ * written): the report is left beside it, named in the message.  The
+ * report this process wrote there itself (the viewer's `e`, then the
+ * session's end) is replaced. */
+static void test_existing_not_replaced(void **state)
+{
+	struct fixture *f = *state;
+	char err[512] = "";
+	write_file(f->path, "someone else's\n");
+	assert_int_equal(html_export(&f->s, f->path, false, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, f->path));
+	assert_non_null(strstr(err, "the file exists"));
+	assert_non_null(strstr(err, "--force"));
+	assert_null(strchr(err, '\n'));
+	char *kept = slurp(f->path, NULL);
+	assert_string_equal(kept, "someone else's\n");
+	free(kept);
+	const char *tmp = strstr(err, "the report is in ");
+	assert_non_null(tmp);
+	tmp += strlen("the report is in ");
+	assert_non_null(strstr(tmp, "/.memtop-report."));
+	char *page = slurp(tmp, NULL);
+	assert_true(strncmp(page, "<!DOCTYPE html>", 15) == 0);
+	free(page);
+	assert_int_equal(unlink(tmp), 0);
+	assert_int_equal(unlink(f->path), 0);
+
+	/* its own report, twice at the same name: replaced */
+	struct stat first, second;
+	assert_int_equal(html_export(&f->s, f->path, false, err, sizeof(err)), 0);
+	assert_int_equal(stat(f->path, &first), 0);
+	assert_int_equal(html_export(&f->s, f->path, false, err, sizeof(err)), 0);
+	assert_int_equal(stat(f->path, &second), 0);
+	assert_true(first.st_ino != second.st_ino);
+	/* no longer its own once someone else's file took the name */
+	char other[192];
+	snprintf(other, sizeof(other), "%s/other", f->dir);
+	write_file(other, "theirs\n");
+	assert_int_equal(rename(other, f->path), 0);
+	assert_int_equal(html_export(&f->s, f->path, false, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "the file exists"));
+	kept = slurp(f->path, NULL);
+	assert_string_equal(kept, "theirs\n");
+	free(kept);
+	tmp = strstr(err, "the report is in ") + strlen("the report is in ");
+	assert_int_equal(unlink(tmp), 0);
 }
 
 /* Runs html_export in a child without the right to write into f->dir:
@@ -541,7 +593,7 @@ static void test_unwritable_dir(void **state)
 		close(fds[0]);
 		if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
 			_exit(3);
-		int rc = html_export(&f->s, f->path, err, sizeof(err));
+		int rc = html_export(&f->s, f->path, false, err, sizeof(err));
 		if (write(fds[1], err, strlen(err)) < 0)
 			_exit(4);
 		_exit(rc == -1 ? 0 : 1);
@@ -563,7 +615,7 @@ static void test_unwritable_dir(void **state)
 
 	/* a directory that does not exist */
 	char err[256] = "";
-	assert_int_equal(html_export(&f->s, "/nonexistent-memtop-dir/r.html", err, sizeof(err)), -1);
+	assert_int_equal(html_export(&f->s, "/nonexistent-memtop-dir/r.html", false, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "/nonexistent-memtop-dir/r.html"));
 	assert_non_null(strstr(err, "No such file or directory"));
 }
@@ -601,7 +653,7 @@ static void test_many_threads(void **state)
 	char dir[] = "/tmp/memtop-html-many.XXXXXX", path[64], err[256] = "";
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/r.html", dir);
-	assert_int_equal(html_export(&s, path, err, sizeof(err)), 0);
+	assert_int_equal(html_export(&s, path, false, err, sizeof(err)), 0);
 	char *page = slurp(path, NULL);
 	char *d = data_of(page);
 	assert_int_equal(count(d, "\"name\":\"worker-"), N);
@@ -624,6 +676,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_symlink_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_regular_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replaced_atomically, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_existing_not_replaced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_dir, setup, teardown),
 		cmocka_unit_test(test_many_threads),
 	};

@@ -1,10 +1,14 @@
 /*
  * test_options.c - unit tests of options.c: defaults, every option in long
  * and short spelling, where COMMAND starts (with and without "--"), the
- * three invocations, and every usage error with a message naming it.
+ * three invocations, every usage error with a message naming it, and the
+ * output files: checked before anything runs, then opened without
+ * following a link or replacing a file unless --force.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <string.h>
 #include <cmocka.h>
@@ -129,6 +134,134 @@ static void test_existing_outputs(void **state)
 	/* a path that does not exist yet is fine */
 	PARSE_OK(&o, "-o", path, "--", "ls");
 	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), 0);
+}
+
+/* Before anything runs, what the opening of an output would refuse: a
+ * symbolic link (even with --force), a directory, a directory that does
+ * not exist, a path through a file.  (-e's are html_export_check's.) */
+static void test_outputs_checked_early(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[ERRLEN], dir[] = "/tmp/memtop-test-outdirXXXXXX", link[64], file[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(link, sizeof link, "%s/link", dir);
+	snprintf(file, sizeof file, "%s/file", dir);
+	assert_int_equal(symlink(file, link), 0);
+
+	PARSE_OK(&o, "--force", "-o", link, "--", "ls");
+	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "symbolic link"));
+	assert_non_null(strstr(err, link));
+	PARSE_OK(&o, "report", "--collapsed", dir, "-o", "/dev/null", "t");
+	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "Is a directory"));
+	PARSE_OK(&o, "report", "--pprof", "/nonexistent-memtop-dir/p.pb.gz", "t");
+	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), -1);
+	assert_string_equal(err, "cannot write /nonexistent-memtop-dir/p.pb.gz: "
+			    "No such file or directory");
+	PARSE_OK(&o, "-o", "/dev/null/r.txt", "--", "ls");
+	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "Not a directory"));
+	/* a bare name is made in the current directory */
+	PARSE_OK(&o, "-o", "memtop-test-no-such-output.txt", "--", "ls");
+	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), 0);
+
+	unlink(link);
+	rmdir(dir);
+}
+
+/* options_open_output: created in the same step as it is checked, so a
+ * file that appears after options_check_outputs is refused, not
+ * truncated; --force truncates; never through a link; devices and pipes
+ * as they are; /dev/stdout and the like are memtop's own descriptors. */
+static void test_open_output(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[ERRLEN], dir[] = "/tmp/memtop-test-openXXXXXX", path[64], link[64], fifo[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/out", dir);
+	snprintf(link, sizeof link, "%s/link", dir);
+	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+
+	PARSE_OK(&o, "-o", path, "--", "ls");
+	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), 0);
+	/* the race: the file appears between the check and the opening */
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("precious\n", f);
+	fclose(f);
+	assert_int_equal(options_open_output(path, "-o", false, err, sizeof(err)), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_non_null(strstr(err, "-o "));
+	assert_non_null(strstr(err, "the file exists; use --force to replace it"));
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 9);
+	/* --force: the same file, cut to nothing */
+	int fd = options_open_output(path, "-o", true, err, sizeof(err));
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	unlink(path);
+	/* a new file: mode 0644 (less the umask) */
+	fd = options_open_output(path, "--collapsed", false, err, sizeof(err));
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	/* links are refused, with or without --force, and nothing is made
+	 * through a dangling one */
+	char target[80];
+	snprintf(target, sizeof target, "%s/target", dir);
+	assert_int_equal(symlink(target, link), 0);
+	for (int force = 0; force < 2; force++) {
+		assert_int_equal(options_open_output(link, "--pprof", force, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "symbolic link"));
+		assert_int_equal(access(target, F_OK), -1);
+	}
+	/* a directory */
+	assert_int_equal(options_open_output(dir, "-o", false, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "Is a directory"));
+	/* a device and a pipe (with a reader) are written as they are */
+	fd = options_open_output("/dev/null", "-o", false, err, sizeof(err));
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	int reader = open(fifo, O_RDONLY | O_NONBLOCK);
+	assert_true(reader >= 0);
+	fd = options_open_output(fifo, "-o", false, err, sizeof(err));
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "x", 1), 1);
+	char c;
+	assert_int_equal(read(reader, &c, 1), 1);
+	close(fd);
+	close(reader);
+
+	/* /dev/stdout and its kin: links, but memtop's own descriptors,
+	 * duplicated rather than opened anew */
+	PARSE_OK(&o, "-o", "/dev/stdout", "--", "ls");
+	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), 0);
+	const char *own[] = { "/dev/stdout", "/dev/stderr", "/dev/fd/1", "/proc/self/fd/2" };
+	const int own_fd[] = { 1, 2, 1, 2 };
+	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+		struct stat a, b;
+		fd = options_open_output(own[i], "-o", false, err, sizeof(err));
+		assert_true(fd > 2);
+		assert_int_equal(fstat(fd, &a), 0);
+		assert_int_equal(fstat(own_fd[i], &b), 0);
+		assert_true(a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+		close(fd);
+	}
+	assert_int_equal(options_open_output("/dev/fd/999", "-o", false, err, sizeof(err)), -1);
+	assert_string_equal(err, "cannot write /dev/fd/999: Bad file descriptor");
+
+	unlink(fifo);
+	unlink(link);
+	unlink(path);
+	rmdir(dir);
 }
 
 static void test_stack_depth(void **state)
@@ -789,6 +922,8 @@ int main(void)
 		cmocka_unit_test(test_errors_quote_values_safely),
 		cmocka_unit_test(test_stack_depth),
 		cmocka_unit_test(test_existing_outputs),
+		cmocka_unit_test(test_outputs_checked_early),
+		cmocka_unit_test(test_open_output),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
