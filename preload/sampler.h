@@ -83,7 +83,7 @@ static inline void mt_sampler_config_set(struct mt_sampler_config *c, bool enabl
 	c->frequency_threshold = freq_thr;
 	double r[3] = { small, medium, large };
 	for (int t = 0; t < 3; t++) {
-		double p = r[t] > 1 ? 1 : r[t] < 0 || r[t] != r[t] ? 0 : r[t];
+		double p = r[t] > 1 ? 1 : r[t] < MT_RATE_MIN || r[t] != r[t] ? 0 : r[t];
 		double q = p * MT_BOOST > 1 ? 1 : p * MT_BOOST;
 		c->rate[t] = p;
 		c->first[t] = q;

@@ -63,6 +63,10 @@
 #define MT_NO_AREA          UINT32_MAX
 /* Weights are stored in fixed point: 1/p as an integer multiple of 1/MT_WEIGHT_ONE. */
 #define MT_WEIGHT_ONE       65536u
+/* The smallest sampling rate above 0: its weight, MT_WEIGHT_ONE / rate,
+ * must fit the 64-bit fixed point with room to spare; a smaller one
+ * counts as 0 (the tier is not sampled). */
+#define MT_RATE_MIN         1e-9
 /* Stack id 0 is the catch-all for samples whose stack could not be stored
  * (table full): their weight is kept, so estimates stay complete. */
 #define MT_STACK_OTHER      0u

@@ -23,6 +23,7 @@
 
 #include "format.h"
 #include "options.h"
+#include "shm_layout.h"
 
 #define DEFAULT_INTERVAL             1.0
 #define DEFAULT_SAMPLE_SMALL         0.01
@@ -248,6 +249,9 @@ static int set_rate(double *dst, int val, const char *arg, char *err, size_t err
 
 	if (p != PARSED_OK || !(v >= 0.0 && v <= 1.0))
 		return bad_number(err, errlen, val, arg, p, "a rate from 0 to 1");
+	if (v > 0 && v < MT_RATE_MIN)
+		return fail(err, errlen, "--%s: '%s' is below the smallest rate, %g "
+			    "(0 turns the tier off)", long_name(val), arg, MT_RATE_MIN);
 	*dst = v;
 	return 0;
 }

@@ -352,9 +352,13 @@ static void draw_overview(struct frame *f)
 	long sel = settle(f, &g);
 	size_t seen, exited;
 	metrics_thread_counts(s, &seen, &exited);
-	char line[300];
-	snprintf(line, sizeof(line), "THREADS  %zu shown of %zu, %zu exited   page %zu/%zu",
-		 l->n, seen, exited, f->g->page + 1, g.pages);
+	char line[300], all[48] = "";
+	/* The collector sees a thread at its first allocation: /proc's count
+	 * says how many never allocated (a thread that only waits). */
+	if (s->proc_valid && !s->ended && s->proc.num_threads > 0)
+		snprintf(all, sizeof(all), "   %d in the process", s->proc.num_threads);
+	snprintf(line, sizeof(line), "THREADS  %zu shown of %zu, %zu exited%s   page %zu/%zu",
+		 l->n, seen, exited, all, f->g->page + 1, g.pages);
 	canvas_put(f->c, y, 0, f->w, STYLE_HEADER, line);
 	if (!s->collector_seen)
 		canvas_put(f->c, grid_top, 1, f->w - 2, STYLE_DIM,

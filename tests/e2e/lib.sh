@@ -11,8 +11,10 @@ trap 'rm -rf "$WORK"' EXIT
 FAILED=0
 PASSED=0
 
-fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
-pass() { echo "ok: $*"; PASSED=$((PASSED + 1)); }
+# printf, not echo: dash's echo would turn a "\n" in a checked name
+# into a raw newline in the log
+fail() { printf 'FAIL: %s\n' "$*"; FAILED=$((FAILED + 1)); }
+pass() { printf 'ok: %s\n' "$*"; PASSED=$((PASSED + 1)); }
 
 # check NAME ACTUAL EXPECTED
 check() {

@@ -726,10 +726,14 @@ static void test_error_number_spellings(void **state)
 	assert_true(o.interval == 0.5);
 	assert_true(o.duration == 5.0);
 	assert_true(o.sample_small == 0.001);
-	PARSE_OK(&o, "-d", "1e+1", "--sample-large", "0e-400", "--sample-medium", "2.5e-308", "cmd");
+	PARSE_OK(&o, "-d", "1e+1", "--sample-large", "0e-400", "--sample-medium", "1e-9", "cmd");
 	assert_true(o.interval == 10.0);
 	assert_true(o.sample_large == 0.0);
-	assert_true(o.sample_medium == 2.5e-308);   /* the smallest range: DBL_MIN is 2.2e-308 */
+	assert_true(o.sample_medium == 1e-9);       /* MT_RATE_MIN */
+	/* a rate above 0 but below MT_RATE_MIN: its weight would overflow */
+	ERROR1("--sample-medium: '2.5e-308' is below the smallest rate, 1e-09 (0 turns the tier off)",
+	       "--sample-medium", "2.5e-308", "cmd");
+	ERROR1("--sample-small: '9.9e-10' is below the smallest rate", "--sample-small", "9.9e-10", "cmd");
 }
 
 /* Zero thresholds have a meaning, so they are taken (interface.md gives

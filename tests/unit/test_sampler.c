@@ -161,6 +161,13 @@ static void test_tiers_and_weights(void **state)
 	mt_sampler_config_set(&c, true, 2.0, -1, NAN, 10, 20, 0, 1000);
 	assert_true(c.rate[0] == 1.0 && c.rate[1] == 0.0 && c.rate[2] == 0.0);
 	assert_int_equal(c.depth, MT_STACK_MAX_DEPTH);
+	/* below MT_RATE_MIN a weight would not fit: such a tier is off */
+	mt_sampler_config_set(&c, true, 1e-300, MT_RATE_MIN, 3.6e-15, 10, 20, 0, 8);
+	assert_true(c.rate[0] == 0.0 && c.rate[2] == 0.0);
+	assert_int_equal(c.w_cold[0], 0);
+	assert_int_equal(c.w_cold[2], 0);
+	assert_true(c.rate[1] == MT_RATE_MIN);
+	assert_int_equal(c.w_cold[1], (uint64_t)llround(MT_WEIGHT_ONE / MT_RATE_MIN));
 }
 
 static void test_countdown_mean(void **state)

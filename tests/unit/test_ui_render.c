@@ -41,6 +41,7 @@ static int setup(void **state)
 	s.threads[2].alert = ALERT_CRITICAL;
 	s.threads[3].exited = true;
 	s.proc_valid = true;
+	s.proc.num_threads = 5;   /* one more than the collector saw alive */
 	s.proc.rss_valid = true;
 	s.proc.rss_bytes = 60 << 20;
 	s.proc.vsize_bytes = 300 << 20;
@@ -125,7 +126,7 @@ static void test_overview(void **state)
 	assert_true(has("60.0 MiB"));
 	assert_true(has("EFFICIENCY"));
 	assert_true(has("frag 25%"));
-	assert_true(has("THREADS  4 shown of 4, 1 exited"));
+	assert_true(has("THREADS  4 shown of 4, 1 exited   5 in the process   page 1/1"));
 	/* grid: busiest first, alert tags, the exited thread marked */
 	assert_true(has("4242 alloc-heavy"));
 	assert_true(has("WARN"));
