@@ -107,8 +107,9 @@ EOF
 # viewed MODE NAME STATUS MINTHREADS COMM COMMAND...: run COMMAND bare and
 # under the viewer, in tmux session NAME, in the directory $WORK/NAME;
 # STATUS is the exit status COMMAND must have, MINTHREADS how many threads
-# it has at least, COMM its process name (the main thread's card).  Both
-# runs together get END_WAIT seconds (a loaded machine; they take about 1).
+# it has at least, COMM its process name (the main thread's card), as an
+# extended regular expression.  Both runs together get END_WAIT seconds (a
+# loaded machine; they take about 1).
 END_WAIT=60
 viewed() {
 	mode=$1; name=$2; want=$3; minthreads=$4; comm=$5; shift 5
@@ -237,4 +238,8 @@ both cxx 0 5 cxx "$PROGS/cxx"
 both gcc 0 1 gcc gcc -O2 -Wall -o hello "$top_srcdir/tests/e2e/compat-hello.c"
 same "gcc: the same binary" "$WORK/gcc/run.bare/hello" "$WORK/gcc/run/hello"
 same "gcc-split: the same binary" "$WORK/gcc-split/run.bare/hello" "$WORK/gcc-split/run/hello"
+
+# g++ compiling the C++ test program (cc1plus is C++ nobody here wrote).
+both gxx 0 1 "g[+][+]" g++ -O1 -o cxxbin "$top_srcdir/tests/progs/cxx.cc" -lpthread
+same "gxx: the same binary" "$WORK/gxx/run.bare/cxxbin" "$WORK/gxx/run/cxxbin"
 finish

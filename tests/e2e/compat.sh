@@ -118,6 +118,16 @@ same "gcc: compiled program's output" "$WORK/hello.bare.out" "$WORK/hello.mt.out
 check "gcc: compiled program's 100 nodes counted" \
 	"$(q "$WORK/hello.json" "s['totals']['allocs'] >= 100 and s['totals']['live_bytes'] >= 100 * 32")" true
 
+# g++ compiling the C++ test program: cc1plus is a C++ program nobody here
+# wrote (GCC is written in C++), with the collector like the driver, as
+# and ld.  The binary is the same, and runs the same.
+both gxx 0 1 g++ -O1 -o cxxbin "$top_srcdir/tests/progs/cxx.cc" -lpthread
+same "g++: the same binary" "$WORK/run.bare/cxxbin" "$WORK/run/cxxbin"
+"$WORK/run/cxxbin" > "$WORK/cxxbin.out"; r1=$?
+"$PROGS/cxx" > "$WORK/cxx.out"; r2=$?
+check "g++: the compiled program's status, as the build's" "$r1" "$r2"
+same "g++: the compiled program's output, as the build's" "$WORK/cxx.out" "$WORK/cxxbin.out"
+
 # ---------------------------------------------------------------- other allocators
 # The same program with glibc's malloc, then linked against jemalloc and
 # tcmalloc (their malloc family replaces glibc's in the whole process):
