@@ -239,5 +239,9 @@ check "exec: status" "$?" 0
 want=$(sed -n 's/^TALLY allocs=\([0-9]*\).*/\1/p' "$WORK/exec.out")
 check "exec: the exec'd program's thread is in the summary" \
 	"$(q "$WORK/exec.json" "(thread(s, 'tally') or {}).get('allocs')")" "$want"
+check "exec: the first program's thread stays, under its old name, same tid" \
+	"$(q "$WORK/exec.json" "[t['tid'] for t in s['threads'] if t['name'] == 'sh'] == [t['tid'] for t in s['threads'] if t['name'] == 'tally-main'] and thread(s, 'sh')['allocs'] > 0")" true
+check "exec: the summary's command is the one memtop started" \
+	"$(q "$WORK/exec.json" "s['command'].startswith('sh -c ') and 'exec' in s['command'] and s['pid'] == thread(s, 'sh')['tid']")" true
 check "exec: no segment left behind" "$(segments_of $mpid)" 0
 finish
