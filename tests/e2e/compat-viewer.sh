@@ -26,6 +26,11 @@ fi
 tm() { tmux -S "$WORK/tmux.sock" "$@"; }
 trap 'tm kill-server 2> /dev/null; rm -rf "$WORK"' EXIT
 trap 'exit 1' HUP INT TERM
+# A session that lasts as long as the script: with none left, the server
+# exits when a case's session is killed, and may remove its socket just
+# as the next case's new-session starts a server on it (seen in CI: "no
+# server running" for a whole case, whose end the test then never saw).
+tm new-session -d -s keepalive -x 80 -y 24 sleep 3600
 
 screen_text() { tm capture-pane -p -t "$1"; }
 
@@ -39,21 +44,6 @@ wait_end() {
 		n=$((n + 1))
 	done
 	return 1
-}
-
-# settled SESSION FILE: the pane, once two captures 0.2 s apart agree (a
-# frame drawn in full), into FILE
-settled() {
-	screen_text "$1" > "$2.new"
-	n=0
-	while [ "$n" -lt 25 ]; do
-		sleep 0.2
-		mv "$2.new" "$2"
-		screen_text "$1" > "$2.new"
-		cmp -s "$2" "$2.new" && break
-		n=$((n + 1))
-	done
-	mv "$2.new" "$2"
 }
 
 # wait_file FILE [SECONDS]: until FILE exists

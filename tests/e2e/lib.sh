@@ -120,3 +120,19 @@ finish() {
 	echo "# $PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]
 }
+
+# settled SESSION FILE: the tmux pane, once two captures 0.2 s apart agree
+# (a frame drawn in full), into FILE; at most 5 s.  Uses the calling
+# script's screen_text SESSION (its own tmux socket).
+settled() {
+	screen_text "$1" > "$2.new"
+	settled_n=25
+	while [ "$settled_n" -gt 0 ]; do
+		sleep 0.2
+		mv "$2.new" "$2"
+		screen_text "$1" > "$2.new"
+		cmp -s "$2" "$2.new" && break
+		settled_n=$((settled_n - 1))
+	done
+	mv "$2.new" "$2"
+}

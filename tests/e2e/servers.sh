@@ -40,6 +40,11 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
+# A session that lasts as long as the script: with none left, the server
+# exits when a case's session is killed, and may remove its socket just
+# as the next case's new-session starts a server on it (seen in CI: "no
+# server running" for a whole case, whose end the test then never saw).
+tm new-session -d -s keepalive -x 80 -y 24 sleep 3600 2> /dev/null
 trap 'exit 1' HUP INT TERM
 
 # a free TCP port on 127.0.0.1 (the kernel picks it)
@@ -171,21 +176,6 @@ ticks() {
 		t_n=$((t_n - 1))
 	done
 	[ "$t_left" -eq 0 ]
-}
-
-# settled NAME FILE: the pane, once two captures 0.2 s apart agree (a
-# frame drawn in full), into FILE
-settled() {
-	screen_text "$1" > "$2.new"
-	s_n=25
-	while [ "$s_n" -gt 0 ]; do
-		sleep 0.2
-		mv "$2.new" "$2"
-		screen_text "$1" > "$2.new"
-		cmp -s "$2" "$2.new" && break
-		s_n=$((s_n - 1))
-	done
-	mv "$2.new" "$2"
 }
 
 # viewer_start NAME COMMAND...: memtop -- COMMAND in the viewer, in tmux
