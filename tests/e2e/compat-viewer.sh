@@ -26,11 +26,6 @@ fi
 tm() { tmux -S "$WORK/tmux.sock" "$@"; }
 trap 'tm kill-server 2> /dev/null; rm -rf "$WORK"' EXIT
 trap 'exit 1' HUP INT TERM
-# A session that lasts as long as the script: with none left, the server
-# exits when a case's session is killed, and may remove its socket just
-# as the next case's new-session starts a server on it (seen in CI: "no
-# server running" for a whole case, whose end the test then never saw).
-tm new-session -d -s keepalive -x 80 -y 24 sleep 3600
 
 screen_text() { tm capture-pane -p -t "$1"; }
 
@@ -174,6 +169,14 @@ GIT_AUTHOR_DATE='2000-01-01T00:00:00Z' GIT_COMMITTER_DATE='2000-01-01T00:00:00Z'
 GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
 export GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_COMMITTER_NAME GIT_COMMITTER_EMAIL \
 	GIT_AUTHOR_DATE GIT_COMMITTER_DATE GIT_CONFIG_NOSYSTEM GIT_CONFIG_GLOBAL
+
+# The server, with a session that lasts as long as the script: with none
+# left, it exits when a case's session is killed, and may remove its
+# socket just as the next case's new-session starts a server on it (seen
+# in CI: "no server running" for a whole case, whose end the test then
+# never saw).  Started after the exports above: sessions get the
+# environment the server started with.
+tm new-session -d -s keepalive -x 80 -y 24 sleep 3600
 
 # ---------------------------------------------------------------- interpreters
 # The Debian interpreter itself, not a wrapper that execs it (compat.sh).
