@@ -433,6 +433,10 @@ static int check_invocation(struct options *self, char *err, size_t errlen)
 	if (self->mode != MEMTOP_REPORT) {
 		if (self->json && !self->batch)
 			return fail(err, errlen, "--json needs --batch (or memtop report)");
+		/* the viewer writes no text report: -o would be ignored */
+		if (self->output_path && !self->batch)
+			return fail(err, errlen, "-o needs --batch (or memtop report); the viewer's "
+				    "report file is -e FILE.html");
 		if (self->collapsed_path)
 			return fail(err, errlen, "--collapsed is only for memtop report");
 		if (self->pprof_path)

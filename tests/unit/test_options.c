@@ -118,21 +118,21 @@ static void test_existing_outputs(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 	/* an existing regular file is refused, naming the option and --force */
-	PARSE_OK(&o, "-o", path, "--", "ls");
+	PARSE_OK(&o, "-b", "-o", path, "--", "ls");
 	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "-o"));
 	assert_non_null(strstr(err, "--force"));
-	PARSE_OK(&o, "--force", "-o", path, "--", "ls");
+	PARSE_OK(&o, "-b", "--force", "-o", path, "--", "ls");
 	assert_true(o.force);
 	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), 0);
 	/* devices and standard output are written, not replaced */
-	PARSE_OK(&o, "-o", "/dev/null", "--", "ls");
+	PARSE_OK(&o, "-b", "-o", "/dev/null", "--", "ls");
 	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), 0);
-	PARSE_OK(&o, "-o", "-", "--", "ls");
+	PARSE_OK(&o, "-b", "-o", "-", "--", "ls");
 	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), 0);
 	unlink(path);
 	/* a path that does not exist yet is fine */
-	PARSE_OK(&o, "-o", path, "--", "ls");
+	PARSE_OK(&o, "-b", "-o", path, "--", "ls");
 	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), 0);
 }
 
@@ -149,7 +149,7 @@ static void test_outputs_checked_early(void **state)
 	snprintf(file, sizeof file, "%s/file", dir);
 	assert_int_equal(symlink(file, link), 0);
 
-	PARSE_OK(&o, "--force", "-o", link, "--", "ls");
+	PARSE_OK(&o, "-b", "--force", "-o", link, "--", "ls");
 	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "symbolic link"));
 	assert_non_null(strstr(err, link));
@@ -160,11 +160,11 @@ static void test_outputs_checked_early(void **state)
 	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), -1);
 	assert_string_equal(err, "cannot write /nonexistent-memtop-dir/p.pb.gz: "
 			    "No such file or directory");
-	PARSE_OK(&o, "-o", "/dev/null/r.txt", "--", "ls");
+	PARSE_OK(&o, "-b", "-o", "/dev/null/r.txt", "--", "ls");
 	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "Not a directory"));
 	/* a bare name is made in the current directory */
-	PARSE_OK(&o, "-o", "memtop-test-no-such-output.txt", "--", "ls");
+	PARSE_OK(&o, "-b", "-o", "memtop-test-no-such-output.txt", "--", "ls");
 	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), 0);
 
 	unlink(link);
@@ -185,7 +185,7 @@ static void test_open_output(void **state)
 	snprintf(link, sizeof link, "%s/link", dir);
 	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
 
-	PARSE_OK(&o, "-o", path, "--", "ls");
+	PARSE_OK(&o, "-b", "-o", path, "--", "ls");
 	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), 0);
 	/* the race: the file appears between the check and the opening */
 	FILE *f = fopen(path, "w");
@@ -242,7 +242,7 @@ static void test_open_output(void **state)
 
 	/* /dev/stdout and its kin: links, but memtop's own descriptors,
 	 * duplicated rather than opened anew */
-	PARSE_OK(&o, "-o", "/dev/stdout", "--", "ls");
+	PARSE_OK(&o, "-b", "-o", "/dev/stdout", "--", "ls");
 	assert_int_equal(options_check_outputs(&o, err, sizeof(err)), 0);
 	const char *own[] = { "/dev/stdout", "/dev/stderr", "/dev/fd/1", "/proc/self/fd/2" };
 	const int own_fd[] = { 1, 2, 1, 2 };
@@ -386,7 +386,7 @@ static void test_equals_and_abbreviations(void **state)
 {
 	struct options o;
 
-	PARSE_OK(&o, "--interval=2", "--output=f", "--large-threshold=99999999999", "cmd");
+	PARSE_OK(&o, "--batch", "--interval=2", "--output=f", "--large-threshold=99999999999", "cmd");
 	assert_true(o.interval == 2.0);
 	assert_string_equal(o.output_path, "f");
 	assert_int_equal(o.large_threshold, 99999999999ULL);
@@ -422,7 +422,7 @@ static void test_last_value_wins(void **state)
 {
 	struct options o;
 
-	PARSE_OK(&o, "-d", "2", "--interval", "3", "-o", "a", "-o", "b", "cmd");
+	PARSE_OK(&o, "-b", "-d", "2", "--interval", "3", "-o", "a", "-o", "b", "cmd");
 	assert_true(o.interval == 3.0);
 	assert_string_equal(o.output_path, "b");
 }
@@ -670,6 +670,12 @@ static void test_error_json_needs_batch(void **state)
 	ERROR2("--json", "--batch", "--json", "--attach", "5");
 	PARSE_OK(&o, "--json", "-b", "cmd");
 	assert_true(o.json);
+	/* the viewer writes no text report: -o would go unheeded */
+	ERROR1("-o needs --batch (or memtop report); the viewer's report file is -e FILE.html",
+	       "-o", "/dev/null", "cmd");
+	ERROR1("-o needs --batch", "-e", "r.html", "--output=/dev/null", "--attach", "5");
+	PARSE_OK(&o, "-o", "/dev/null", "-b", "cmd");
+	assert_string_equal(o.output_path, "/dev/null");
 }
 
 static void test_overwrite_trace(void **state)
@@ -762,7 +768,7 @@ static void test_zero_thresholds(void **state)
 static void test_dash_paths(void **state)
 {
 	struct options o;
-	PARSE_OK(&o, "-o", "-", "cmd");
+	PARSE_OK(&o, "-b", "-o", "-", "cmd");
 	assert_string_equal(o.output_path, "-");
 	PARSE_OK(&o, "report", "-o", "r.txt", "--collapsed", "-", "d");
 	assert_string_equal(o.collapsed_path, "-");
