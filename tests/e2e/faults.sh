@@ -130,11 +130,16 @@ wait $mpid
 rc=$?
 check "memory limit: bare run under ulimit -v sees NULL and ENOMEM, recovers" "$bare" 0
 check "memory limit: the same under memtop" "$rc" 0
-line=$(grep '^NOMEM' "$WORK/nomem.out")
-want=$(echo "$line" | sed 's/^NOMEM allocs=\([0-9]*\) frees=\([0-9]*\) failed=\([0-9]*\).*/(\1, \2, \3)/')
-check "memory limit: hungry thread's allocs, frees, failed exact" \
-	"$(q "$WORK/nomem.json" "(thread(s, 'hungry')['allocs'], thread(s, 'hungry')['frees'], thread(s, 'hungry')['failed'])")" \
-	"$want"
+# hungry_exact NAME: the hungry thread's allocs, frees and failed calls in
+# $WORK/NAME.json are what nomem printed in $WORK/NAME.out
+hungry_exact() {
+	want=$(sed -n 's/^NOMEM allocs=\([0-9]*\) frees=\([0-9]*\) failed=\([0-9]*\).*/(\1, \2, \3)/p' \
+		"$WORK/$1.out")
+	check "$2: hungry thread's allocs, frees, failed exact" \
+		"$(q "$WORK/$1.json" "(thread(s, 'hungry')['allocs'], thread(s, 'hungry')['frees'], thread(s, 'hungry')['failed'])")" \
+		"${want:-no NOMEM line}"
+}
+hungry_exact nomem "memory limit"
 check "memory limit: failures in the totals" \
 	"$(q "$WORK/nomem.json" "s['totals']['failed'] >= thread(s, 'hungry')['failed'] >= 7")" true
 check "memory limit: memtop said nothing" "$(cat "$WORK/nomem.err")" ""
@@ -157,11 +162,7 @@ check "limit before the collector: nothing on stderr (the collector set up, noth
 	"$(cat "$WORK/nomem2.err")" ""
 check "limit before the collector: the collector ran in nomem" \
 	"$(q "$WORK/nomem2.json" "(s['collector'], thread(s, 'hungry') is not None)")" "('loaded', True)"
-line=$(grep '^NOMEM' "$WORK/nomem2.out")
-want=$(echo "$line" | sed 's/^NOMEM allocs=\([0-9]*\) frees=\([0-9]*\) failed=\([0-9]*\).*/(\1, \2, \3)/')
-check "limit before the collector: hungry thread's allocs, frees, failed exact" \
-	"$(q "$WORK/nomem2.json" "(thread(s, 'hungry')['allocs'], thread(s, 'hungry')['frees'], thread(s, 'hungry')['failed'])")" \
-	"$want"
+hungry_exact nomem2 "limit before the collector"
 check "limit before the collector: the totals' failures are hungry's" \
 	"$(q "$WORK/nomem2.json" "s['totals']['failed'] == thread(s, 'hungry')['failed'] >= 7")" true
 check "limit before the collector: no segment left behind" "$(segments_of $mpid)" 0
