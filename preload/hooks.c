@@ -349,6 +349,22 @@ static __attribute__((noinline)) void *malloc_after(void *p, size_t size, size_t
 	return p;
 }
 
+/* Counted already, something more to do.  The common case while tracing
+ * (no publication due, no sample) appends the event without a call, where
+ * trace_event_try can; anything else goes to malloc_after. */
+static __attribute__((noinline)) void *malloc_more(void *p, size_t size, size_t usable,
+						   uintptr_t site, bool hit)
+{
+	struct mt_tls *t = &mt_tls;
+	struct mt_tbuf *tb = t->tb;
+	if (mt_likely(!hit && registry_tick() == t->slot->pub_tick &&
+		      __atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED) && !t->guard &&
+		      t->tb_gen == mt_trace_gen && tb != NULL &&
+		      trace_event_try(tb, MT_EV_ALLOC, (uintptr_t)p, size, usable)))
+		return p;
+	return malloc_after(p, size, usable, site, hit);
+}
+
 static __attribute__((noinline)) void *malloc_record(void *p, size_t size, uintptr_t site)
 {
 	struct mt_tls *t = &mt_tls;
@@ -362,7 +378,7 @@ static __attribute__((noinline)) void *malloc_record(void *p, size_t size, uintp
 	bool hit = mt_scfg.enabled && mt_sampler_hit(&t->smp, mt_tier(&mt_scfg, size));
 	if (mt_unlikely(hit || registry_tick() != s->pub_tick ||
 			__atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED)))
-		return malloc_after(p, size, usable, site, hit);
+		return malloc_more(p, size, usable, site, hit);
 	return p;
 }
 
@@ -403,6 +419,22 @@ static __attribute__((noinline)) void free_after(void *p, size_t usable)
 	real.free(p);
 }
 
+/* Counted already, something more to do: as malloc_more, then the block
+ * goes back. */
+static __attribute__((noinline)) void free_more(void *p, size_t usable)
+{
+	struct mt_tls *t = &mt_tls;
+	struct mt_tbuf *tb = t->tb;
+	if (mt_likely(registry_tick() == t->slot->pub_tick &&
+		      __atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED) && !t->guard &&
+		      t->tb_gen == mt_trace_gen && tb != NULL &&
+		      trace_event_try(tb, MT_EV_FREE, (uintptr_t)p, 0, usable))) {
+		real.free(p);
+		return;
+	}
+	free_after(p, usable);
+}
+
 MT_EXPORT void free(void *p)
 {
 	if (!p || mt_unlikely(bootstrap_owns(p)))
@@ -419,7 +451,7 @@ MT_EXPORT void free(void *p)
 	collector_free_at(s, sq, usable);
 	if (mt_unlikely(registry_tick() != s->pub_tick ||
 			__atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED))) {
-		free_after(p, usable);
+		free_more(p, usable);
 		return;
 	}
 	real.free(p);

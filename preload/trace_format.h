@@ -305,11 +305,21 @@ static inline unsigned char *mt_put_pvarint(unsigned char *p, uint64_t v)
 		memcpy(p + 1, &v, 8);
 		return p + 9;
 	}
+	/* By the count of leading zeros (4 to 31 below 2^28): the bytes,
+	 * ceil(bits / 7), and their trailing ones, 2^(bytes-1) - 1; two
+	 * loads where the arithmetic took six instructions. */
+	static const uint8_t len_of[32] = {
+		5, 5, 5, 5, 4, 4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3,
+		3, 3, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1,
+	};
+	static const uint8_t ones_of[32] = {
+		15, 15, 15, 15, 7, 7, 7, 7, 7, 7, 7, 3, 3, 3, 3, 3,
+		3, 3, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0,
+	};
 	uint32_t x = (uint32_t)v;
-	/* bytes: ceil(bits / 7) for 1 to 28 bits, as a multiply and shift */
-	unsigned bits = 32u - (unsigned)__builtin_clz(x | 1u);
-	unsigned len = ((bits + 6u) * 37u) >> 8;
-	uint32_t w = (x << len) | ((1u << (len - 1)) - 1u);
+	unsigned lz = (unsigned)__builtin_clz(x | 1u);
+	unsigned len = len_of[lz];
+	uint32_t w = (x << len) | ones_of[lz];
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 	w = __builtin_bswap32(w);
 #endif
@@ -366,8 +376,8 @@ static inline int64_t mt_unzigzag(uint64_t v)
  */
 static inline uint64_t mt_ptr_code(int64_t delta)
 {
-	if ((delta & 15) == 0)
-		return mt_zigzag(delta / 16) << 1;
+	if ((delta & 15) == 0)   /* exact: an arithmetic shift divides */
+		return mt_zigzag(delta >> 4) << 1;
 	return (mt_zigzag(delta) << 1) | 1;
 }
 
