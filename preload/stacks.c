@@ -32,7 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -174,6 +176,23 @@ static bool module_known(uint64_t start, const char *path)
 	return false;
 }
 
+/* The main program's path: the one it was run by (AT_EXECFN) where that
+ * is absolute and names the same file, so that a program run through a
+ * symbolic link shows under the name it was run by (redis-server, not
+ * the redis-check-rdb it links to); else the file itself. */
+static const char *main_program_path(void)
+{
+	static char path[MT_MODULE_PATH];
+	const char *fn = (const char *)getauxval(AT_EXECFN);
+	struct stat a, b;
+	if (fn && fn[0] == '/' && strlen(fn) < sizeof(path) && stat(fn, &a) == 0 &&
+	    stat(mt_hdr->exe, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		memcpy(path, fn, strlen(fn) + 1);
+		return path;
+	}
+	return mt_hdr->exe;
+}
+
 static int record_module(struct dl_phdr_info *info, size_t size, void *data)
 {
 	(void)size;
@@ -181,7 +200,7 @@ static int record_module(struct dl_phdr_info *info, size_t size, void *data)
 	const char *name = info->dlpi_name;
 	char path[MT_MODULE_PATH];
 	if (!name || !name[0])
-		name = mt_hdr->exe;  /* the main program */
+		name = main_program_path();
 	if (name[0] != '/') {
 		/* relative dlopen names, and the vDSO (no file to read) */
 		if (!strchr(name, '/') || !realpath(name, path))

@@ -49,6 +49,15 @@ check "depth 1: big_few's and small_many's stacks marked truncated" \
 	"$(q "$WORK/d.json" "sorted(x['frames'][0].split()[0] for x in s['top_stacks'] if x['truncated'] and x['frames'][0].split()[0] in ('big_few', 'small_many'))")" \
 	"['big_few', 'small_many']"
 
+# run through a symbolic link (as Debian's redis-server, a link to
+# redis-check-rdb): frames name the program as it was run, and still
+# resolve to file:line
+ln -s "$PROGS/twosites" "$WORK/twosites-link"
+"$MEMTOP" --batch --json -o "$WORK/link.json" -- "$WORK/twosites-link" 20000 200 > /dev/null
+check "through a link: exit status" "$?" 0
+check "through a link: frames name the link, with file and line" \
+	"$(q "$WORK/link.json" "any(f.startswith('big_few at twosites.c:') and f.endswith(' (twosites-link)') for x in s['top_stacks'] for f in x['frames'][:1])")" true
+
 # capture everything: estimates become exact counts
 "$MEMTOP" --batch --json --sample-small 1 --sample-medium 1 -o "$WORK/a.json" -- "$PROGS/twosites" 20000 200 > /dev/null
 check "rates 1: small_many allocs_est exact" \
