@@ -102,33 +102,33 @@ size_t session_quote_argv(char *out, size_t len, char *const *argv)
 		return 0;
 	out[0] = '\0';
 	for (size_t i = 0; argv && argv[i]; i++) {
-		/* worst case: every byte a quote ('\'' is four) */
-		char word[4 * 256 + 3];
 		const char *a = argv[i];
-		size_t w = 0;
-		if (shell_safe(a)) {
-			w = (size_t)snprintf(word, sizeof(word), "%s", a);
-		} else {
-			word[w++] = '\'';
-			for (; *a && w + 6 < sizeof(word); a++) {
-				if (*a == '\'') {
-					memcpy(word + w, "'\\''", 4);
-					w += 4;
-				} else {
-					word[w++] = *a;
-				}
-			}
-			word[w++] = '\'';
-			word[w] = '\0';
+		bool bare = shell_safe(a);
+		size_t w = strlen(a);
+		if (!bare) {
+			w += 2;                        /* the quotes */
+			for (const char *c = a; *c; c++)
+				w += *c == '\'' ? 3 : 0;  /* ' becomes '\'' */
 		}
-		if (w >= sizeof(word))
-			w = sizeof(word) - 1;
 		if (n + (i ? 1 : 0) + w >= len)
-			break;           /* whole words only */
+			break;                         /* whole words only */
 		if (i)
 			out[n++] = ' ';
-		memcpy(out + n, word, w);
-		n += w;
+		if (bare) {
+			memcpy(out + n, a, w);
+			n += w;
+		} else {
+			out[n++] = '\'';
+			for (; *a; a++) {
+				if (*a == '\'') {
+					memcpy(out + n, "'\\''", 4);
+					n += 4;
+				} else {
+					out[n++] = *a;
+				}
+			}
+			out[n++] = '\'';
+		}
 		out[n] = '\0';
 	}
 	return n;
