@@ -360,7 +360,7 @@ static __attribute__((noinline)) void *malloc_more(void *p, size_t size, size_t 
 	if (mt_likely(!hit && registry_tick() == t->slot->pub_tick &&
 		      __atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED) && !t->guard &&
 		      t->tb_gen == mt_trace_gen && tb != NULL &&
-		      trace_event_try(tb, MT_EV_ALLOC, (uintptr_t)p, size, usable)))
+		      trace_event_try(tb, MT_EV_ALLOC, (uintptr_t)p, 0, size, usable, 0, no_sample)))
 		return p;
 	return malloc_after(p, size, usable, site, hit);
 }
@@ -428,7 +428,7 @@ static __attribute__((noinline)) void free_more(void *p, size_t usable)
 	if (mt_likely(registry_tick() == t->slot->pub_tick &&
 		      __atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED) && !t->guard &&
 		      t->tb_gen == mt_trace_gen && tb != NULL &&
-		      trace_event_try(tb, MT_EV_FREE, (uintptr_t)p, 0, usable))) {
+		      trace_event_try(tb, MT_EV_FREE, (uintptr_t)p, 0, 0, usable, 0, no_sample))) {
 		real.free(p);
 		return;
 	}

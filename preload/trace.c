@@ -338,6 +338,22 @@ void trace_flush(struct mt_tbuf *tb)
 	unlock_buf(tb);
 }
 
+void trace_event_slow(struct mt_tbuf *tb, unsigned op, uint64_t a, uint64_t b, uint64_t size,
+		      uint64_t usable, uint64_t extra, struct mt_sampled sm)
+{
+	if (__atomic_load_n(&tb->busy, __ATOMIC_RELAXED) != 0) {
+		trace_event_nested(tb, op, a, b, size, usable, extra, sm);
+		return;
+	}
+	__atomic_store_n(&tb->busy, 1, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (tb->main.used > MT_TBUF_SIZE - MT_EVENT_MAX)
+		trace_flush(tb);
+	trace_encode(&tb->main, tb->buf, op, a, b, size, usable, extra, sm, trace_now(tb));
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&tb->busy, 0, __ATOMIC_RELAXED);
+}
+
 void trace_event_nested(struct mt_tbuf *tb, unsigned op, uint64_t a, uint64_t b, uint64_t size,
 			uint64_t usable, uint64_t extra, struct mt_sampled sm)
 {

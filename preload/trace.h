@@ -193,33 +193,17 @@ static inline __attribute__((always_inline)) uint64_t trace_now(struct mt_tbuf *
 	return trace_clock_check(tb);
 }
 
-/* Append one event.  a, b: pointers (see trace_format.h for which);
- * extra: alignment (MT_EVF_ALIGN) or old usable size (realloc). */
-static inline __attribute__((always_inline)) void
-trace_event(struct mt_tbuf *tb, unsigned op, uint64_t a, uint64_t b, uint64_t size,
-	    uint64_t usable, uint64_t extra, struct mt_sampled sm)
-{
-	if (__builtin_expect(__atomic_load_n(&tb->busy, __ATOMIC_RELAXED) != 0, 0)) {
-		trace_event_nested(tb, op, a, b, size, usable, extra, sm);
-		return;
-	}
-	__atomic_store_n(&tb->busy, 1, __ATOMIC_RELAXED);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	if (__builtin_expect(tb->main.used > MT_TBUF_SIZE - MT_EVENT_MAX, 0))
-		trace_flush(tb);
-	trace_encode(&tb->main, tb->buf, op, a, b, size, usable, extra, sm, trace_now(tb));
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	__atomic_store_n(&tb->busy, 0, __ATOMIC_RELAXED);
-}
-
 /*
- * The common event without a call: nothing nested, room in the buffer,
- * the clock page trusted, no sample.  False, with nothing written, when
- * any of these fails: the caller then goes through trace_event.  Making
- * no call keeps the caller's hot path free of saved registers.
+ * Append one event without a call: nothing nested, room in the buffer,
+ * the clock page trusted.  False, with nothing written, when any of these
+ * fails: trace_event_slow then takes it.  Making no call keeps the hot
+ * path that inlines it free of saved registers.  a, b: pointers (see
+ * trace_format.h for which); extra: alignment (MT_EVF_ALIGN) or old usable
+ * size (realloc).
  */
 static inline __attribute__((always_inline)) bool
-trace_event_try(struct mt_tbuf *tb, unsigned op, uint64_t a, uint64_t size, uint64_t usable)
+trace_event_try(struct mt_tbuf *tb, unsigned op, uint64_t a, uint64_t b, uint64_t size,
+		uint64_t usable, uint64_t extra, struct mt_sampled sm)
 {
 	if (__builtin_expect(__atomic_load_n(&tb->busy, __ATOMIC_RELAXED) != 0, 0))
 		return false;
@@ -229,14 +213,27 @@ trace_event_try(struct mt_tbuf *tb, unsigned op, uint64_t a, uint64_t size, uint
 	const uint64_t *c = __atomic_load_n(&mt_trace_clock_ptr, __ATOMIC_RELAXED);
 	bool ok = tb->main.used <= MT_TBUF_SIZE - MT_EVENT_MAX && c != NULL && tb->clock_left != 0;
 	if (__builtin_expect(ok, 1)) {
-		static const struct mt_sampled none;
 		tb->clock_left--;
-		trace_encode(&tb->main, tb->buf, op, a, 0, size, usable, 0, none,
+		trace_encode(&tb->main, tb->buf, op, a, b, size, usable, extra, sm,
 			     __atomic_load_n(c, __ATOMIC_RELAXED));
 	}
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	__atomic_store_n(&tb->busy, 0, __ATOMIC_RELAXED);
 	return ok;
+}
+
+/* What trace_event_try leaves: a nested event, a full buffer written out
+ * first, the clock checked. */
+MT_HIDDEN void trace_event_slow(struct mt_tbuf *tb, unsigned op, uint64_t a, uint64_t b,
+				uint64_t size, uint64_t usable, uint64_t extra,
+				struct mt_sampled sm);
+
+static inline __attribute__((always_inline)) void
+trace_event(struct mt_tbuf *tb, unsigned op, uint64_t a, uint64_t b, uint64_t size,
+	    uint64_t usable, uint64_t extra, struct mt_sampled sm)
+{
+	if (!trace_event_try(tb, op, a, b, size, usable, extra, sm))
+		trace_event_slow(tb, op, a, b, size, usable, extra, sm);
 }
 
 #endif
