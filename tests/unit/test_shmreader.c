@@ -20,13 +20,13 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "collector.h"
+#include "fsize_limit.h"
 #include "registry.h"
 #include "shmreader.h"
 
@@ -254,15 +254,10 @@ static void test_growth_refused(void **state)
 	struct stat st;
 	assert_int_equal(stat(seg.name, &st), 0);
 	assert_int_equal(st.st_size, (off_t)mt_slot_offset(mapped));
-	struct rlimit old, lim;
-	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-	lim = old;
-	lim.rlim_cur = (rlim_t)st.st_size;
-	void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	struct fsize_limit lim;
+	fsize_limit_at(&lim, seg.name);
 	struct mt_slot *s = registry_register();
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-	signal(SIGXFSZ, old_handler);
+	fsize_limit_lift(&lim);
 
 	assert_ptr_equal(s, MT_SLOT_OVERFLOW);
 	assert_int_equal(mt_hdr->overflow.threads, pooled + 1);

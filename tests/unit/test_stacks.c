@@ -23,11 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "fsize_limit.h"
 #include "registry.h"
 #include "shmreader.h"
 #include "stacks.h"
@@ -347,18 +347,11 @@ static void test_no_room_for_an_area(void **state)
 	assert_int_equal(threads, 0);
 	assert_int_equal(err, 0);
 
-	struct stat st;
-	assert_int_equal(stat(seg.name, &st), 0);
-	struct rlimit old, lim;
-	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-	lim = old;
-	lim.rlim_cur = (rlim_t)st.st_size;
-	void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	struct fsize_limit lim;
+	fsize_limit_at(&lim, seg.name);
 	static char block[64];
 	struct mt_sampled r = stacks_sample(&s2, other, MT_TIER_SMALL, block, 64, 0x1234);
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-	signal(SIGXFSZ, old_handler);
+	fsize_limit_lift(&lim);
 
 	assert_int_equal(r.weight, 0);
 	assert_int_equal(other->area, MT_NO_AREA);
