@@ -42,7 +42,6 @@
 #include "tracedir.h"
 #include "viewer.h"
 
-#define COLLECTOR_GRACE_S 3.0
 #define PUBLISH_WAIT_S    0.01
 
 double run_now_s(void)
@@ -155,7 +154,7 @@ int run_command(const struct options *opts)
 	double next = start + opts->interval;
 	double stop_at = opts->duration > 0 ? start + opts->duration : INFINITY;
 	/* Poll for the segment quickly at first: short commands must be seen. */
-	while (!launcher_poll(&l) && !s.seg_open && run_now_s() - start < COLLECTOR_GRACE_S &&
+	while (!launcher_poll(&l) && !s.seg_open && run_now_s() - start < SESSION_COLLECTOR_GRACE_S &&
 	       run_now_s() < stop_at) {
 		try_open_segment(&s, &warned_open);
 		if (!s.seg_open) {
@@ -166,16 +165,11 @@ int run_command(const struct options *opts)
 	for (;;) {
 		try_open_segment(&s, &warned_open);
 		if (!s.seg_open && !warned_missing && !l.ended &&
-		    run_now_s() - start >= COLLECTOR_GRACE_S) {
+		    run_now_s() - start >= SESSION_COLLECTOR_GRACE_S) {
+			char why[256];
 			session_check_collector(&s);
-			if (s.collector_mapped)
-				format_warn("pid %d loaded the collector, which could not set up "
-					"its shared memory (its own message says why); "
-					"waiting for it to end", l.pid);
-			else
-				format_warn("pid %d has not loaded the collector after %.0f s "
-					"(statically linked, setuid, or LD_PRELOAD removed?); "
-					"waiting for it to end", l.pid, COLLECTOR_GRACE_S);
+			session_missing_collector(&s, why, sizeof(why));
+			format_warn("%s; waiting for it to end", why);
 			warned_missing = true;
 		}
 		double limit = next < stop_at ? next : stop_at;

@@ -233,6 +233,17 @@ void session_check_collector(struct session *self)
 		procstat_maps_file(self->procroot, self->pid, self->collector_path) == 1;
 }
 
+void session_missing_collector(const struct session *self, char *buf, size_t len)
+{
+	if (self->collector_mapped)
+		snprintf(buf, len, "pid %d loaded the collector, which could not set up its "
+			 "shared memory (its own message says why)", self->pid);
+	else
+		snprintf(buf, len, "pid %d has not loaded the collector after %.0f s (statically "
+			 "linked, setuid, or LD_PRELOAD removed?)", self->pid,
+			 SESSION_COLLECTOR_GRACE_S);
+}
+
 void session_tick(struct session *self)
 {
 	if (self->seg_open)

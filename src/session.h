@@ -187,6 +187,12 @@ void session_tick(struct session *self);
  * (collector_path) mapped, so that a missing segment is told apart from a
  * process that never loaded it (collector_mapped). */
 void session_check_collector(struct session *self);
+
+/* How long a launched command may run before memtop says it has no
+ * collector, and what it says then (after session_check_collector): the
+ * collector could not set up, or the command never loaded it. */
+#define SESSION_COLLECTOR_GRACE_S 3.0
+void session_missing_collector(const struct session *self, char *buf, size_t len);
 /* Take a sample: shared memory, /proc, derived figures. */
 void session_update(struct session *self, double now_s);
 /* The last sample: rates and CPU % become averages over the whole session

@@ -31,7 +31,6 @@
 
 #define TICK_S            0.25   /* longest sleep: the command's end and output show this fast */
 #define PUBLISH_WAIT_S    0.01   /* as in batch mode: let the threads publish */
-#define COLLECTOR_GRACE_S 3.0
 #define MESSAGE_S         5.0
 #define MAX_FINDINGS      16
 
@@ -213,17 +212,11 @@ static void try_open(viewer *self, struct session *s, double start, bool *warned
 		*warned = true;
 	} else {
 		session_check_collector(s);
-		if (*warned || now_s() - start < COLLECTOR_GRACE_S)
+		if (*warned || now_s() - start < SESSION_COLLECTOR_GRACE_S)
 			return;
-		if (s->collector_mapped)
-			snprintf(self->notice, sizeof(self->notice),
-				 "pid %d loaded the collector, which could not set up its shared "
-				 "memory: no heap figures", s->pid);
-		else
-			snprintf(self->notice, sizeof(self->notice),
-				 "pid %d has not loaded the collector after %.0f s (statically "
-				 "linked, setuid, or LD_PRELOAD removed?): no heap figures",
-				 s->pid, COLLECTOR_GRACE_S);
+		char why[sizeof(self->notice) - sizeof(": no heap figures")];
+		session_missing_collector(s, why, sizeof(why));
+		snprintf(self->notice, sizeof(self->notice), "%s: no heap figures", why);
 		*warned = true;
 	}
 }

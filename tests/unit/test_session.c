@@ -132,9 +132,19 @@ static void test_check_collector(void **state)
 	s.collector_seen = true;                 /* a segment came: no need */
 	session_check_collector(&s);
 	assert_false(s.collector_mapped);
+	char why[256];
+	session_missing_collector(&s, why, sizeof(why));
+	char want[256];
+	snprintf(want, sizeof(want), "pid %d has not loaded the collector after 3 s (statically "
+		 "linked, setuid, or LD_PRELOAD removed?)", (int)getpid());
+	assert_string_equal(why, want);
 	s.collector_seen = false;
 	session_check_collector(&s);
 	assert_true(s.collector_mapped);
+	session_missing_collector(&s, why, sizeof(why));
+	snprintf(want, sizeof(want), "pid %d loaded the collector, which could not set up its "
+		 "shared memory (its own message says why)", (int)getpid());
+	assert_string_equal(why, want);
 	session_free(&s);
 }
 
