@@ -41,12 +41,12 @@ check "sampling parameters reported" "$(q "$J" "s['sampling']['small'] == 0.01 a
 # depth limit: frames cut and marked truncated
 "$MEMTOP" --batch --json --stack-depth 1 -o "$WORK/d.json" -- "$PROGS/twosites" 20000 200 > /dev/null
 check "depth 1 exit status" "$?" 0
-# (a stack that has one frame only, such as one the unwinder could not
-# follow, is not truncated: the check is on the two with more)
-check "depth 1: one frame per stack" \
-	"$(q "$WORK/d.json" "all(len(x['frames']) == 1 for x in s['top_stacks'])")" true
-check "depth 1: big_few's and small_many's stacks marked truncated" \
-	"$(q "$WORK/d.json" "sorted(x['frames'][0].split()[0] for x in s['top_stacks'] if x['truncated'] and x['frames'][0].split()[0] in ('big_few', 'small_many'))")" \
+# The check is on big_few's and small_many's stacks: another stack may
+# show more frames than the one captured (a call inlined into its caller,
+# as in libc's stdio, is listed as its own frame; seen in CI) or be
+# untruncated (one with a single frame to begin with, or the catch-all).
+check "depth 1: big_few's and small_many's stacks cut to one frame, marked truncated" \
+	"$(q "$WORK/d.json" "sorted(x['frames'][0].split()[0] for x in s['top_stacks'] if len(x['frames']) == 1 and x['truncated'] and x['frames'][0].split()[0] in ('big_few', 'small_many'))")" \
 	"['big_few', 'small_many']"
 
 # run through a symbolic link (as Debian's redis-server, a link to
