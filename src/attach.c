@@ -23,7 +23,6 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <locale.h>
 #include <math.h>
 #include <poll.h>
 #include <pwd.h>
@@ -39,20 +38,13 @@
 
 #include "attach.h"
 #include "format.h"
-#include "run.h"
-#include "tracedir.h"
-#include "batch.h"
 #include "html.h"
 #include "inject.h"
 #include "launcher.h"
 #include "procstat.h"
-#include "render.h"
-#include "screen.h"
 #include "session.h"
 #include "shmreader.h"
-#include "viewer.h"
-
-#define PUBLISH_WAIT_S   0.01   /* as in run.c: let the threads publish */
+#include "tracedir.h"
 #define SAFE_POINT_S     1.0    /* how long to look for a thread at a safe point */
 #define BUSY_RETRY_S     1.0    /* how long to retry a collector call that is busy */
 #define SEGMENT_CREATION_WAIT_S 1.0 /* how long a segment may stay without its header */
@@ -147,8 +139,12 @@ static int target_read(int pid, struct target *t)
 	size_t argc = 0;
 	for (int i = 0; n > 0 && i < n && argc < 64; i += (int)strlen(t->cmdline + i) + 1)
 		t->argv[argc++] = t->cmdline + i;
-	if (argc == 0)
-		t->argv[argc++] = t->comm;
+	/* A program that rewrote its argv (setproctitle, as redis does) pads
+	 * the old area with NULs: those are not empty arguments. */
+	while (argc > 1 && t->argv[argc - 1][0] == '\0')
+		argc--;
+	if (argc == 0 || (argc == 1 && !t->argv[0][0]))
+		argc = 0, t->argv[argc++] = t->comm;
 	t->argv[argc] = NULL;
 	int tids[1];
 	t->proc_id = list_threads(pid, tids, 1) > 0 ? tids[0] : pid;
@@ -438,7 +434,7 @@ static int borrow(const struct target *t, const struct injector *in, bool loads,
 {
 	struct unsafe_ranges u;
 	unsafe_ranges_for(in, loads, &u);
-	double deadline = run_now_s() + SAFE_POINT_S;
+	double deadline = watch_now_s() + SAFE_POINT_S;
 	char reason[160] = "";
 	for (;;) {
 		int tids[16];
@@ -457,12 +453,12 @@ static int borrow(const struct target *t, const struct injector *in, bool loads,
 				return 0;
 			remote_release_untouched(r);
 		}
-		if (run_now_s() > deadline) {
+		if (watch_now_s() > deadline) {
 			snprintf(err, errlen, "no thread of pid %d reached a safe point within %.0f s "
 				 "(%s); try again", t->pid, SAFE_POINT_S, reason);
 			return -1;
 		}
-		run_sleep_s(0.002);
+		watch_sleep_s(0.002);
 	}
 }
 
@@ -471,15 +467,15 @@ static int borrow(const struct target *t, const struct injector *in, bool loads,
 static int call_collector(struct remote *r, uintptr_t fn, const uint64_t *args, int nargs,
 			  int *result, char *err, size_t errlen)
 {
-	double until = run_now_s() + BUSY_RETRY_S;
+	double until = watch_now_s() + BUSY_RETRY_S;
 	for (;;) {
 		uint64_t ret;
 		if (remote_call(r, fn, args, nargs, &ret, err, errlen) != 0)
 			return -1;
 		*result = (int)(int32_t)ret;
-		if (*result != MT_ATTACH_EBUSY || run_now_s() > until)
+		if (*result != MT_ATTACH_EBUSY || watch_now_s() > until)
 			return 0;
-		run_sleep_s(0.001);
+		watch_sleep_s(0.001);
 	}
 }
 
@@ -703,19 +699,6 @@ static int check_injectable(const struct target *t, const char *collector)
 
 /* ---------------------------------------------------------------- watching */
 
-static FILE *open_output(const char *path, bool force)
-{
-	char err[1200];
-	if (!path || strcmp(path, "-") == 0)
-		return stdout;
-	int fd = options_open_output(path, "-o", force, err, sizeof(err));
-	if (fd < 0) {
-		format_warn("%s", err);
-		return NULL;
-	}
-	return fdopen(fd, "w");
-}
-
 static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
 static void catch_stop_signals(void)
@@ -754,34 +737,6 @@ static int open_pidfd(int pid)
 #endif
 }
 
-/* Sleep until `until` (monotonic); true if the process ended meanwhile.
- * A stop signal ends the wait early. */
-static bool wait_until(const struct target *t, int pidfd, double until)
-{
-	for (;;) {
-		if (stop_signal)
-			return false;
-		double left = until - run_now_s();
-		if (pidfd >= 0) {
-			struct pollfd p = { .fd = pidfd, .events = POLLIN };
-			int ms = left > 0 ? (int)ceil(left * 1000) : 0;
-			int r = poll(&p, 1, ms);
-			if (r > 0)
-				return true;
-			if (r == 0)
-				return false;
-			if (errno != EINTR)
-				return !alive(t->pid, t->starttime);
-		} else {
-			if (!alive(t->pid, t->starttime))
-				return true;
-			if (left <= 0)
-				return false;
-			run_sleep_s(left < 0.05 ? left : 0.05);
-		}
-	}
-}
-
 enum attach_kind { ATTACH_READ_ONLY, ATTACH_INJECT, ATTACH_RESTART };
 
 /* Inspect an existing segment: what attaching means for it. */
@@ -792,11 +747,11 @@ static int classify_segment(const struct target *t, enum attach_kind *kind)
 	/* Being created: the collector is starting up and fills the header
 	 * within microseconds.  One that stays empty is not a collector's, and
 	 * watching it would show nothing for as long as memtop runs. */
-	double give_up = run_now_s() + SEGMENT_CREATION_WAIT_S;
+	double give_up = watch_now_s() + SEGMENT_CREATION_WAIT_S;
 	int r;
 	while ((r = shm_segment_open_owned(&seg, t->pid, t->euid, err, sizeof(err))) != 0 &&
-	       errno == EAGAIN && run_now_s() < give_up)
-		run_sleep_s(0.01);
+	       errno == EAGAIN && watch_now_s() < give_up)
+		watch_sleep_s(0.01);
 	if (r != 0) {
 		if (errno == ENOENT) {
 			*kind = ATTACH_INJECT;
@@ -837,118 +792,159 @@ static int classify_segment(const struct target *t, enum attach_kind *kind)
 	return 0;
 }
 
-/* The batch watch: a report every interval until --duration, a stop
- * signal or the end of the process; true if the process ended. */
-static bool watch_batch(const struct options *opts, const struct target *t, int pidfd,
-			struct session *s, struct batch *b, double start)
-{
-	char err[256];
-	double next = start + opts->interval;
-	double stop_at = opts->duration > 0 ? start + opts->duration : INFINITY;
-	for (;;) {
-		double limit = next < stop_at ? next : stop_at;
-		if (wait_until(t, pidfd, limit))
-			return true;
-		if (stop_signal || run_now_s() >= stop_at)
-			return false;
-		if (!s->seg_open)
-			session_open_segment(s, err, sizeof(err));
-		session_tick(s);
-		run_sleep_s(PUBLISH_WAIT_S);
-		session_update(s, run_now_s());
-		batch_sample(b, s);
-		next += opts->interval;
-		if (next < run_now_s())
-			next = run_now_s() + opts->interval;
-	}
-}
 
-struct viewed {
-	const struct target *t;
+/* ---------------------------------------------------------------- the target */
+
+struct attached {
+	struct watch_target base;
+	struct target t;
 	int pidfd;
+	bool injected;               /* memtop loaded or started the collector: detach */
+	char collector[4096];
 };
 
-static bool viewed_ended(void *ctx)
+/* Sleep up to `seconds`; true if the process ended meanwhile.  A stop
+ * signal ends the wait early. */
+static bool attached_wait(struct watch_target *base, double seconds)
 {
-	const struct viewed *v = ctx;
-	if (v->pidfd >= 0) {
-		struct pollfd p = { .fd = v->pidfd, .events = POLLIN };
-		return poll(&p, 1, 0) > 0;
+	struct attached *self = (struct attached *)base;
+	double until = watch_now_s() + (seconds > 0 ? seconds : 0);
+	for (;;) {
+		double left = until - watch_now_s();
+		if (self->pidfd >= 0) {
+			struct pollfd p = { .fd = self->pidfd, .events = POLLIN };
+			int ms = left > 0 ? (int)ceil(left * 1000) : 0;
+			int r = poll(&p, 1, ms);
+			if (r > 0)
+				return true;
+			if (r == 0)
+				return false;
+			if (errno != EINTR)
+				return !alive(self->t.pid, self->t.starttime);
+		} else {
+			if (!alive(self->t.pid, self->t.starttime))
+				return true;
+			if (left <= 0)
+				return false;
+			watch_sleep_s(left < 0.05 ? left : 0.05);
+		}
+		if (stop_signal)
+			return false;
 	}
-	return !alive(v->t->pid, v->t->starttime);
 }
 
-static unsigned viewed_signals(void *ctx)
+static int attached_end_status(struct watch_target *base, char *desc, size_t len)
 {
-	(void)ctx;
+	(void)base;
+	snprintf(desc, len, "ended (its exit status goes to its parent)");
+	return -1;
+}
+
+static unsigned attached_signals(struct watch_target *base)
+{
+	(void)base;
 	return (unsigned)stop_count;
 }
 
-int attach_main(const struct options *opts)
+static int attached_leave(struct watch_target *base, char *err, size_t len)
+{
+	struct attached *self = (struct attached *)base;
+	if (!self->injected)
+		return 1;
+	sigset_t old;
+	block_stop_signals(true, &old);
+	int r = inject_stop(&self->t, self->collector, err, len);
+	block_stop_signals(false, &old);
+	return r;
+}
+
+/* Gone: its segment is stale, unless a memtop that started it still runs
+ * (that one removes it). */
+static bool attached_may_release(struct watch_target *base, const struct session *s)
+{
+	(void)base;
+	int launcher = session_launcher_pid(s);
+	return launcher <= 0 || !alive(launcher, 0);
+}
+
+static const struct watch_target_ops attached_ops = {
+	.wait = attached_wait,
+	.end_status = attached_end_status,
+	.signals = attached_signals,
+	.leave = attached_leave,
+	.may_release = attached_may_release,
+};
+
+void attach_target_free(struct watch_target *base)
+{
+	struct attached *self = (struct attached *)base;
+	if (!self)
+		return;
+	if (self->pidfd >= 0)
+		close(self->pidfd);
+	free(self);
+}
+
+struct watch_target *attach_target_new(const struct options *opts,
+				       int (*preflight)(char *err, size_t errlen))
 {
 	int pid = opts->attach_pid;
-	struct target t;
-	if (target_read(pid, &t) != 0) {
-		format_warn("--attach %d: no such process", pid);
-		return 1;
+	struct attached *self = calloc(1, sizeof(*self));
+	if (!self) {
+		format_warn("out of memory");
+		return NULL;
 	}
-	if (check_target(&t) != 0)
-		return 1;
-	char collector[4096], err[768];
+	self->pidfd = -1;
+	struct target *t = &self->t;
+	char *collector = self->collector, err[768];
+	if (target_read(pid, t) != 0) {
+		format_warn("--attach %d: no such process", pid);
+		goto fail;
+	}
+	if (check_target(t) != 0)
+		goto fail;
 	/* known before attaching, not after an hour of watching */
 	if (opts->export_path && html_export_check(opts->export_path, err, sizeof(err)) != 0) {
 		format_warn("%s", err);
-		return 1;
+		goto fail;
 	}
-	if (!opts->batch) {
-		/* LC_CTYPE only: numbers keep the C locale's format */
-		setlocale(LC_CTYPE, "");
-		if (screen_preflight(STDIN_FILENO, STDOUT_FILENO, RENDER_MIN_W, RENDER_MIN_H, err,
-				     sizeof(err)) != 0) {
-			format_warn("%s", err);
-			return 1;
-		}
-	}
-	if (launcher_find_collector(collector, sizeof(collector), err, sizeof(err)) != 0) {
+	if (preflight && preflight(err, sizeof(err)) != 0) {
 		format_warn("%s", err);
-		return 1;
+		goto fail;
+	}
+	if (launcher_find_collector(collector, sizeof(self->collector), err, sizeof(err)) != 0) {
+		format_warn("%s", err);
+		goto fail;
 	}
 	shm_cleanup_stale("/dev/shm", "/proc", 0);
 	enum attach_kind kind;
-	if (classify_segment(&t, &kind) != 0)
-		return 1;
-	if (kind != ATTACH_READ_ONLY && check_injectable(&t, collector) != 0)
-		return 1;
+	if (classify_segment(t, &kind) != 0)
+		goto fail;
+	if (kind != ATTACH_READ_ONLY && check_injectable(t, collector) != 0)
+		goto fail;
 	if (opts->trace_dir && kind == ATTACH_READ_ONLY) {
 		/* such a collector learns of a trace from its environment */
 		format_warn("--attach %d: the process carries a collector it started "
 			"with; --trace needs one that memtop --attach loads (start the program "
 			"as memtop --trace DIR -- COMMAND instead)", pid);
-		return 1;
+		goto fail;
 	}
 	char trace_abs[4096] = "";
 	if (opts->trace_dir) {
 		if (tracedir_begin(opts, err, sizeof(err)) != 0) {
 			format_warn("%s", err);
-			return 1;
+			goto fail;
 		}
 		/* the target resolves the path from its own working directory */
 		if (!realpath(opts->trace_dir, trace_abs)) {
 			format_warn("%s: %s", opts->trace_dir, strerror(errno));
-			tracedir_close();
-			return 1;
+			goto fail;
 		}
-	}
-	FILE *out = opts->batch ? open_output(opts->output_path, opts->force) : NULL;
-	if (opts->batch && !out) {
-		tracedir_close();
-		return 1;
 	}
 
 	stop_signal = 0;
 	catch_stop_signals();
-	int pidfd = open_pidfd(pid);
-	bool injected = false;
+	self->pidfd = open_pidfd(pid);
 	if (kind != ATTACH_READ_ONLY) {
 		char sampling[160], with_trace[4400];
 		const char *spec = options_sampling_env(opts, sampling, sizeof(sampling)) == 0
@@ -960,116 +956,27 @@ int attach_main(const struct options *opts)
 		struct injector in;
 		sigset_t old;
 		block_stop_signals(true, &old);
-		int r = injector_load(&in, t.proc_id, collector, err, sizeof(err));
+		int r = injector_load(&in, t->proc_id, collector, err, sizeof(err));
 		if (r == 0)
-			r = inject_start(&t, &in, spec, kind == ATTACH_RESTART, err, sizeof(err));
+			r = inject_start(t, &in, spec, kind == ATTACH_RESTART, err, sizeof(err));
 		injector_free(&in);
 		block_stop_signals(false, &old);
 		if (r != 0) {
 			refuse(pid, err);
-			tracedir_close();  /* nothing was traced: no directory left behind */
-			if (out && out != stdout)
-				fclose(out);
-			if (pidfd >= 0)
-				close(pidfd);
-			return 1;
+			goto fail;
 		}
-		injected = true;
+		self->injected = true;
 	}
-
-	struct session s;
-	double start = run_now_s();
-	session_init(&s, pid, t.argv, "/proc", start);
-	s.seg_owner = (int)t.euid;
-	if (session_open_segment(&s, err, sizeof(err)) != 0 && errno != ENOENT &&
-	    errno != EAGAIN)
-		format_warn("%s", err);
-	/* the tick names this memtop as the segment's reader at once: another
-	 * memtop --attach must not take the attach for an abandoned one */
-	session_tick(&s);
-
-	struct batch b;
-	bool ended = false;
-	enum viewer_end end = VIEWER_DURATION;
-	if (opts->batch) {
-		batch_init(&b, out, opts->json, !opts->no_stacks);
-		b.path = opts->output_path;
-		ended = watch_batch(opts, &t, pidfd, &s, &b, start);
-	} else {
-		viewer *v = viewer_new(opts, NULL, err, sizeof(err));
-		if (v) {
-			struct viewed ctx = { &t, pidfd };
-			struct viewer_attach va = { viewed_ended, viewed_signals, &ctx };
-			end = viewer_run_attached(v, &va, &s, start);
-			viewer_free(v);
-		} else {
-			format_warn("%s", err);
-		}
-		ended = s.ended;
-	}
-
-	int exit_code = 0;
-	if (ended) {
-		if (!s.seg_open)
-			session_open_segment(&s, err, sizeof(err));
-		if (!s.ended)
-			session_set_ended(&s, -1, "ended (its exit status goes to its parent)");
-	} else if (injected) {
-		sigset_t old;
-		block_stop_signals(true, &old);
-		int r = inject_stop(&t, collector, err, sizeof(err));
-		block_stop_signals(false, &old);
-		if (r != 0) {
-			format_warn("--attach %d: could not detach cleanly: %s; the process "
-				"runs on, still counting into its segment (harmless); attach again to "
-				"retry", pid, err);
-			exit_code = 1;
-		}
-	}
-	if (s.seg_open && !s.final) {
-		session_tick(&s);
-		run_sleep_s(PUBLISH_WAIT_S);
-		session_finish(&s, run_now_s());
-	}
-	if (opts->batch) {
-		batch_summary(&b, &s);
-	} else if (ended) {
-		format_warn("pid %d %s", pid, s.end_description);
-	} else {
-		format_warn("stopped watching (%s); pid %d runs on%s",
-			end == VIEWER_DURATION ? "--duration" :
-			end == VIEWER_SIGNALLED ? "a signal" :
-			end == VIEWER_TERMINAL_LOST ? "the terminal went away" : "q", pid,
-			injected && exit_code == 0 ? ", detached" : "");
-	}
-	char no_room[1024];
-	if (session_room_message(&s, no_room, sizeof(no_room)))
-		format_warn("%s", no_room);
-	if (opts->export_path) {
-		if (html_export(&s, opts->export_path, opts->force, err, sizeof(err)) == 0) {
-			format_warn("report written to %s", opts->export_path);
-		} else {
-			format_warn("%s", err);
-			exit_code = 1;
-		}
-	}
-	tracedir_finish(&s);
+	self->base.ops = &attached_ops;
+	self->base.pid = pid;
+	self->base.argv = t->argv;
+	self->base.launched = false;
+	self->base.collector_path = NULL;
+	self->base.seg_owner = (int)t->euid;
+	return &self->base;
+fail:
+	/* nothing was traced: no directory left behind */
 	tracedir_close();
-	if (ended && s.seg_open) {
-		/* Gone: its segment is stale, unless a memtop that started it
-		 * still runs (that one removes it). */
-		uint64_t launcher = s.seg.hdr->session;
-		if (launcher == 0 || launcher > INT32_MAX || !alive((int)launcher, 0))
-			session_release_segment(&s);
-	}
-	session_free(&s);
-	if (pidfd >= 0)
-		close(pidfd);
-	if (out && out != stdout && fclose(out) != 0 && !b.failed) {
-		format_warn("writing %s failed: %s", opts->output_path, strerror(errno));
-		b.failed = true;
-	}
-	if (opts->batch && b.failed)
-		exit_code = 1;
-	return exit_code;
+	attach_target_free(&self->base);
+	return NULL;
 }

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "batch.h"
 #include "bottleneck.h"
@@ -588,4 +589,87 @@ void batch_summary(struct batch *self, const struct session *s)
 	else
 		text_record(self, s, true);
 	check_written(self, true);
+}
+
+/* ---------------------------------------------------------------- as a watch sink */
+
+int batch_open(struct batch *self, const struct options *opts, char *err, size_t errlen)
+{
+	FILE *out = stdout;
+	if (opts->output_path && strcmp(opts->output_path, "-") != 0) {
+		int fd = options_open_output(opts->output_path, "-o", opts->force, err, errlen);
+		if (fd < 0)
+			return -1;
+		out = fdopen(fd, "w");
+		if (!out) {
+			snprintf(err, errlen, "%s: %s", opts->output_path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	batch_init(self, out, opts->json, !opts->no_stacks);
+	self->path = opts->output_path;
+	return 0;
+}
+
+void batch_close(struct batch *self)
+{
+	if (!self->out || self->out == stdout)
+		return;
+	if (fclose(self->out) != 0 && !self->failed) {
+		format_warn("writing %s failed: %s", self->path, strerror(errno));
+		self->failed = true;
+	}
+	self->out = NULL;
+}
+
+static void sink_sample(void *ctx, const struct session *s)
+{
+	batch_sample(ctx, s);
+}
+
+static void sink_notice(void *ctx, const struct session *s, enum watch_notice kind,
+			const char *msg)
+{
+	(void)ctx;
+	(void)s;
+	if (kind == WATCH_NOTICE_OPEN_ERROR)
+		format_warn("%s", msg);
+	else if (kind == WATCH_NOTICE_NO_COLLECTOR)
+		format_warn("%s; waiting for it to end", msg);
+}
+
+static int sink_finish(void *ctx, const struct session *s, const struct watch_outcome *o)
+{
+	struct batch *self = ctx;
+	if (o->target->launched && s->ended && !s->collector_seen) {
+		if (s->collector_mapped)
+			format_warn("pid %d %s: no heap figures, the collector could not set "
+				"up its shared memory (its own message says why)", s->pid,
+				s->end_description);
+		else
+			/* a process gone within milliseconds may have had it
+			 * mapped before memtop looked */
+			format_warn("pid %d %s without publishing heap figures: it did not load "
+				"the collector (statically linked or setuid?), or the collector "
+				"could not set up (then its own message is above)", s->pid,
+				s->end_description);
+	}
+	batch_summary(self, s);
+	char msg[1024];
+	if (session_room_message(s, msg, sizeof(msg)))
+		format_warn("%s", msg);
+	batch_close(self);
+	return self->failed ? -1 : 0;
+}
+
+struct watch_sink batch_sink(struct batch *self)
+{
+	struct watch_sink k = {
+		.ctx = self,
+		.sample = sink_sample,
+		.notice = sink_notice,
+		.finish = sink_finish,
+	};
+	return k;
 }

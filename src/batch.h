@@ -8,7 +8,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "options.h"
 #include "session.h"
+#include "watch.h"
 
 struct batch {
 	FILE *out;
@@ -28,6 +30,16 @@ void batch_summary(struct batch *self, const struct session *s);
 
 /* One JSON record of the session (interface.md's schema, one line with its
  * newline) to f: what --json writes, for other renderers to embed. */
+/* Open -o's file (or standard output) for the reports of opts: 0, or -1
+ * with a one-line reason in err. */
+int batch_open(struct batch *self, const struct options *opts, char *err, size_t errlen);
+/* Close the file batch_open opened (not standard output); a failure is
+ * said once and sets failed. */
+void batch_close(struct batch *self);
+/* The reports as a watch sink: a report every update; at the end the
+ * summary, what the segment had no room for, and the file closed. */
+struct watch_sink batch_sink(struct batch *self);
+
 void batch_write_json(FILE *f, const struct session *s, bool summary);
 
 #endif

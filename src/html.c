@@ -534,3 +534,24 @@ int html_export(const struct session *s, const char *path, bool force, char *err
 	own_report.set = lstat(path, &own_report.st) == 0;
 	return 0;
 }
+
+/* ---------------------------------------------------------------- as a watch sink */
+
+static int export_finish(void *ctx, const struct session *s, const struct watch_outcome *o)
+{
+	const struct options *opts = ctx;
+	char err[1024];
+	(void)o;
+	if (html_export(s, opts->export_path, opts->force, err, sizeof(err)) != 0) {
+		format_warn("%s", err);
+		return -1;
+	}
+	format_warn("report written to %s", opts->export_path);
+	return 0;
+}
+
+struct watch_sink html_export_sink(const struct options *opts)
+{
+	struct watch_sink k = { .ctx = (void *)opts, .finish = export_finish };
+	return k;
+}

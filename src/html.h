@@ -9,7 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "options.h"
 #include "session.h"
+#include "watch.h"
 
 /* The id of the <script type="application/json"> element holding the data. */
 #define HTML_DATA_ID "memtop-data"
@@ -30,5 +32,9 @@ int html_export(const struct session *s, const char *path, bool force, char *err
  * -1 with the reason html_export would give.  (A file is created beside
  * path and removed again.) */
 int html_export_check(const char *path, char *err, size_t errlen);
+
+/* --export as a watch sink: the report of the session as it ends, written
+ * to opts->export_path ("report written to ..." or why not, on stderr). */
+struct watch_sink html_export_sink(const struct options *opts);
 
 #endif

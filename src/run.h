@@ -1,20 +1,19 @@
 /*
- * run.h - `memtop [OPTIONS] -- COMMAND`: launch, watch, report, and exit
- * with the command's status.
+ * run.h - `memtop [OPTIONS] -- COMMAND`: the command launched as a watch
+ * target.
  */
 #ifndef MEMTOP_RUN_H
 #define MEMTOP_RUN_H
 
 #include "options.h"
+#include "watch.h"
 
-/* Exit status for memtop: the command's, or 1 on memtop's own failure. */
-int run_command(const struct options *opts);
-
-/* Seconds on the monotonic clock; a sleep that resumes after signals. */
-double run_now_s(void);
-void run_sleep_s(double s);
-
-/* Entry point shared by main() and the tests: parse, dispatch, exit code. */
-int memtop_main(int argc, char **argv);
+/* Spawn opts->command with the collector preloaded; in_fd and out_fd (or
+ * -1 and -1: memtop's own streams) become its standard input and its
+ * output and error.  NULL after saying why, with *exit_code what a shell
+ * would return (127 not found, 126 not executable, 1 memtop's failure). */
+struct watch_target *run_launch(const struct options *opts, int in_fd, int out_fd,
+				int *exit_code);
+void run_target_free(struct watch_target *t);
 
 #endif

@@ -134,6 +134,40 @@ size_t session_quote_argv(char *out, size_t len, char *const *argv)
 	return n;
 }
 
+/* The CPU time the process and its threads had used when the session
+ * began: whole-session CPU % counts from there (an attached process may
+ * have run for days before). */
+static void read_cpu_base(struct session *self)
+{
+	struct proc_sample ps;
+	if (procstat_read_process(self->procroot, self->pid, &ps) == 0 && ps.valid) {
+		self->cpu_base.proc_s = (double)(ps.utime_ns + ps.stime_ns) / 1e9;
+		self->cpu_base.proc_valid = true;
+	}
+	int *tids = NULL;
+	size_t n = 0;
+	if (procstat_list_threads(self->procroot, self->pid, &tids, &n) != 0 || n == 0)
+		return;
+	self->cpu_base.tid = tids;
+	self->cpu_base.cpu_s = calloc(n, sizeof(double));
+	if (!self->cpu_base.cpu_s)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct thread_sample ts;
+		if (procstat_read_thread(self->procroot, self->pid, tids[i], &ts) == 0 && ts.valid)
+			self->cpu_base.cpu_s[i] = (double)(ts.utime_ns + ts.stime_ns) / 1e9;
+	}
+	self->cpu_base.n = n;
+}
+
+double session_thread_cpu_base(const struct session *self, int tid)
+{
+	for (size_t i = 0; i < self->cpu_base.n; i++)
+		if (self->cpu_base.tid[i] == tid)
+			return self->cpu_base.cpu_s[i];
+	return 0;
+}
+
 void session_init(struct session *self, int pid, char *const *argv, const char *procroot,
 		  double now_s)
 {
@@ -149,6 +183,7 @@ void session_init(struct session *self, int pid, char *const *argv, const char *
 	session_quote_argv(self->command, sizeof(self->command), argv);
 	procstat_read_system(self->procroot, &self->prev_sys);
 	self->first_sys = self->prev_sys;
+	read_cpu_base(self);
 }
 
 void session_history_push(struct history *h, size_t cap, const struct history_point *p)
@@ -170,6 +205,9 @@ void session_history_push(struct history *h, size_t cap, const struct history_po
 
 void session_free(struct session *self)
 {
+	free(self->cpu_base.tid);
+	free(self->cpu_base.cpu_s);
+	memset(&self->cpu_base, 0, sizeof(self->cpu_base));
 	for (size_t i = 0; i < self->nthreads; i++)
 		free(self->threads[i].hist.pts);
 	free(self->hist.pts);
@@ -763,13 +801,16 @@ void session_finish(struct session *self, double now_s)
 		if (t->tid < 0)
 			continue;
 		t->alloc_rate = (double)t->c.allocs / span;
-		t->cpu_percent = t->cpu_valid ? 100.0 * t->cpu_s / span : NAN;
+		double base = session_thread_cpu_base(self, t->tid);
+		t->cpu_percent = t->cpu_valid && t->cpu_s >= base
+			? 100.0 * (t->cpu_s - base) / span : NAN;
 		t->alert = alert_classify(t->alloc_rate,
 					  (int64_t)(t->c.usable_allocated - t->c.usable_freed),
 					  t->c.failed);
 	}
-	self->proc_cpu_percent = self->proc_valid
-		? 100.0 * (double)(self->proc.utime_ns + self->proc.stime_ns) / 1e9 / span : NAN;
+	double used = (double)(self->proc.utime_ns + self->proc.stime_ns) / 1e9 -
+		      (self->cpu_base.proc_valid ? self->cpu_base.proc_s : 0);
+	self->proc_cpu_percent = self->proc_valid && used >= 0 ? 100.0 * used / span : NAN;
 	self->sys_cpu_percent = procstat_sys_cpu_percent(&self->first_sys, &self->sys);
 }
 
@@ -780,6 +821,14 @@ void session_set_ended(struct session *self, int exit_code, const char *descript
 	self->seg.writer_gone = self->seg_open;
 	snprintf(self->end_description, sizeof(self->end_description), "%s",
 		 description ? description : "");
+}
+
+int session_launcher_pid(const struct session *self)
+{
+	if (!self->seg_open || !self->seg.hdr)
+		return 0;
+	uint64_t launcher = __atomic_load_n(&self->seg.hdr->session, __ATOMIC_RELAXED);
+	return launcher > 0 && launcher <= INT32_MAX ? (int)launcher : 0;
 }
 
 void session_release_segment(struct session *self)

@@ -150,6 +150,13 @@ struct session {
 	struct mt_mallinfo mi;
 
 	struct sys_sample first_sys;  /* at session start, for whole-session figures */
+	struct {                     /* CPU time used before the session began */
+		bool proc_valid;
+		double proc_s;
+		int *tid;            /* the threads alive then, and theirs */
+		double *cpu_s;
+		size_t n;
+	} cpu_base;
 	bool final;                  /* figures are whole-session averages */
 
 	struct history hist;         /* the process's timeline */
@@ -200,6 +207,9 @@ void session_update(struct session *self, double now_s);
 void session_finish(struct session *self, double now_s);
 /* The watched process ended (after waitpid). */
 void session_set_ended(struct session *self, int exit_code, const char *description);
+/* The memtop that launched the process (its MEMTOP_SESSION, from the
+ * segment), 0 if none or unknown. */
+int session_launcher_pid(const struct session *self);
 /* Forget the segment name (after the final update). */
 void session_release_segment(struct session *self);
 
@@ -243,6 +253,10 @@ bool session_room_message(const struct session *self, char *buf, size_t len);
 
 const char *alert_name(enum alert_level a);
 enum alert_level alert_classify(double alloc_rate, int64_t live_bytes, uint64_t failed_delta);
+
+/* CPU seconds thread tid had used when the session began (0 if it was
+ * not alive then): whole-session CPU % counts from there. */
+double session_thread_cpu_base(const struct session *self, int tid);
 
 /* fragmentation = fordblks / arena; NAN when not measurable */
 double session_fragmentation(const struct session *self);

@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,37 +260,6 @@ void tracedir_metrics(tracedir *self, const struct session *s)
 	self->last_t = s->elapsed_s;
 }
 
-/* The viewer keeps no metrics of its own between updates: its timeline
- * holds them (RSS, and CPU % from which the CPU time is counted back from
- * the last sample's). */
-static void metrics_from_history(tracedir *self, const struct session *s)
-{
-	const struct history *h = &s->hist;
-	if (h->len == 0 || !s->proc_valid)
-		return;
-	double *cpu = malloc(h->len * sizeof(*cpu));
-	if (!cpu)
-		return;
-	double c = (double)(s->proc.utime_ns + s->proc.stime_ns);
-	for (size_t i = h->len; i-- > 0;) {
-		cpu[i] = c;
-		const struct history_point *p = history_at(h, i);
-		double dt = i ? p->t - history_at(h, i - 1)->t : 0;
-		c = isfinite(p->cpu_percent) && isfinite(c) ? c - p->cpu_percent / 100.0 * dt * 1e9
-							     : NAN;
-	}
-	for (size_t i = 0; i < h->len; i++) {
-		const struct history_point *p = history_at(h, i);
-		if (self->any_metrics && p->t <= self->last_t)
-			continue;
-		uint64_t ns = self->start_ns + (uint64_t)(p->t > 0 ? p->t * 1e9 : 0);
-		put_metrics(self, s->pid, ns, isfinite(p->rss_bytes) ? (uint64_t)p->rss_bytes : UINT64_MAX,
-			    isfinite(cpu[i]) && cpu[i] >= 0 ? (uint64_t)cpu[i] : UINT64_MAX, 0);
-		self->last_t = p->t;
-	}
-	free(cpu);
-}
-
 static void put_session(tracedir *self, const struct session *s)
 {
 	struct mt_tb_session r = {
@@ -353,7 +321,6 @@ void tracedir_end(tracedir *self, const struct session *s)
 {
 	if (!self || self->ended)
 		return;
-	metrics_from_history(self, s);
 	if (s->proc_valid && s->elapsed_s > self->last_t)
 		tracedir_metrics(self, s);
 	put_session(self, s);
@@ -394,7 +361,7 @@ void tracedir_free(tracedir *self)
 	free(self);
 }
 
-/* ---------------------------------------------------------------- run.c's calls */
+/* ---------------------------------------------------------------- this run's trace */
 
 static tracedir *current;
 static traceclock *clock_page;
@@ -413,14 +380,24 @@ int tracedir_begin(const struct options *opts, char *err, size_t errlen)
 	return 0;
 }
 
-void tracedir_sample(const struct session *s)
+static void sink_sample(void *ctx, const struct session *s)
 {
+	(void)ctx;
 	tracedir_metrics(current, s);
 }
 
-void tracedir_finish(const struct session *s)
+static int sink_finish(void *ctx, const struct session *s, const struct watch_outcome *o)
 {
+	(void)ctx;
+	(void)o;
 	tracedir_end(current, s);
+	return 0;
+}
+
+struct watch_sink tracedir_sink(void)
+{
+	struct watch_sink k = { .sample = sink_sample, .finish = sink_finish };
+	return k;
 }
 
 void tracedir_close(void)

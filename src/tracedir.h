@@ -6,10 +6,11 @@
  * written by memtop itself: the session's /proc figures every interval
  * (MT_TB_METRICS) and, at the end, its description (MT_TB_SESSION).
  *
- * run.c makes four calls: tracedir_begin before the command starts,
- * tracedir_sample after each update, tracedir_finish once the session has
- * its final figures, tracedir_close on the way out.  All are no-ops when
- * --trace was not given.
+ * A run of memtop makes three calls: tracedir_begin before the command
+ * starts (or before the attach), tracedir_sink for its watch (metrics
+ * after each update, the end once the session has its final figures), and
+ * tracedir_close on the way out.  All are no-ops when --trace was not
+ * given.
  */
 #ifndef MEMTOP_TRACEDIR_H
 #define MEMTOP_TRACEDIR_H
@@ -19,6 +20,7 @@
 
 #include "options.h"
 #include "session.h"
+#include "watch.h"
 
 typedef struct tracedir tracedir;
 
@@ -37,8 +39,7 @@ void tracedir_free(tracedir *self);
 
 /* The trace of this memtop run, for run.c. */
 int tracedir_begin(const struct options *opts, char *err, size_t errlen);
-void tracedir_sample(const struct session *s);
-void tracedir_finish(const struct session *s);
+struct watch_sink tracedir_sink(void);
 void tracedir_close(void);
 
 #endif

@@ -1,15 +1,18 @@
 /*
- * viewer.c - the viewer's main loop (see viewer.h).
+ * viewer.c - the viewer as the watch's interactive sink (see viewer.h).
  *
- * One thread, one poll(): the loop sleeps on the terminal's input until the
- * next sample is due, waking at least every TICK_S to notice the command's
- * end and new output.  Key handlers only change state and return flags;
- * the frame is redrawn once per wake-up when something changed, and curses
- * sends only the cells that differ, which keeps memtop's own CPU use low.
+ * One thread, one poll(): between the watch's updates the viewer sleeps on
+ * the terminal's input until the next sample is due, waking at least every
+ * TICK_S so that the watch notices the command's end and the pane its new
+ * output.  Key handlers only change state and return flags; the frame is
+ * redrawn once per wake-up when something changed, and curses sends only
+ * the cells that differ, which keeps memtop's own CPU use low.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
 #include <math.h>
 #include <poll.h>
 #include <stdio.h>
@@ -20,6 +23,7 @@
 
 #include "bottleneck.h"
 #include "canvas.h"
+#include "format.h"
 #include "gpu.h"
 #include "html.h"
 #include "keymap.h"
@@ -30,7 +34,6 @@
 #include "viewer.h"
 
 #define TICK_S            0.25   /* longest sleep: the command's end and output show this fast */
-#define PUBLISH_WAIT_S    0.01   /* as in batch mode: let the threads publish */
 #define MESSAGE_S         5.0
 #define MAX_FINDINGS      16
 
@@ -48,22 +51,14 @@ struct viewer {
 	size_t nfindings;
 	double message_at;
 	char notice[256];
-	const struct viewer_attach *attach;  /* memtop --attach, else NULL */
+	bool dirty, full;
+	struct watch_ui ui;
+	/* memtop -- COMMAND: the descriptors the command gets (its input,
+	 * /dev/null, and the output file the pane tails) until it started */
+	int child_in, child_out;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_s(double s)
-{
-	struct timespec ts = { (time_t)s, (long)((s - floor(s)) * 1e9) };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
+static void setup_ui(viewer *self);
 
 viewer *viewer_new(const struct options *opts, outpane *out, char *err, size_t errlen)
 {
@@ -74,6 +69,9 @@ viewer *viewer_new(const struct options *opts, outpane *out, char *err, size_t e
 	}
 	self->opts = opts;
 	self->out = out;
+	self->child_in = self->child_out = -1;
+	self->dirty = self->full = true;
+	setup_ui(self);
 	ui_state_init(&self->st, opts->interval);
 	self->list = threadlist_new();
 	self->gpu = gpu_new(GPU_NVML_LIBRARY);
@@ -107,6 +105,14 @@ void viewer_free(viewer *self)
 	canvas_free(self->c);
 	threadlist_free(self->list);
 	gpu_free(self->gpu);
+	/* a command that never started leaves no output file */
+	bool started = self->child_out < 0;
+	viewer_child_started(self);
+	if (self->out) {
+		if (!started)
+			outpane_remove_if_empty(self->out);
+		outpane_free(self->out);
+	}
 	free(self);
 }
 
@@ -184,177 +190,252 @@ static void export_now(viewer *self, const struct session *s)
 		ui_state_message(&self->st, "%s", err);
 }
 
-static void finish_session(viewer *self, struct launcher *l, struct session *s)
+/* ---------------------------------------------------------------- the watch's sink */
+
+static void on_sample(void *ctx, const struct session *s)
 {
-	char desc[128], err[256];
-	if (self->attach)
-		snprintf(desc, sizeof(desc), "ended (its exit status goes to its parent)");
-	else
-		launcher_describe(l, desc, sizeof(desc));
-	if (!s->seg_open)
-		session_open_segment(s, err, sizeof(err));
-	session_set_ended(s, self->attach ? -1 : launcher_exit_code(l), desc);
-	session_finish(s, now_s());
-	session_release_segment(s);
+	viewer *self = ctx;
+	self->gpu_percent = gpu_utilization(self->gpu);
+	relist(self, s);
+	self->dirty = true;
 }
 
-static void try_open(viewer *self, struct session *s, double start, bool *warned)
+static void on_ended(void *ctx, const struct session *s)
 {
-	char err[256];
-	if (s->seg_open)
-		return;
-	if (session_open_segment(s, err, sizeof(err)) == 0) {
+	viewer *self = ctx;
+	relist(self, s);
+	self->dirty = true;
+}
+
+static void on_notice(void *ctx, const struct session *s, enum watch_notice kind, const char *msg)
+{
+	viewer *self = ctx;
+	(void)s;
+	if (kind == WATCH_NOTICE_CLEAR)
 		self->notice[0] = '\0';
-		return;
+	else if (kind == WATCH_NOTICE_OPEN_ERROR)
+		snprintf(self->notice, sizeof(self->notice), "%s", msg);
+	else
+		snprintf(self->notice, sizeof(self->notice), "%.*s: no heap figures",
+			 (int)(sizeof(self->notice) - sizeof(": no heap figures")), msg);
+	self->dirty = true;
+}
+
+static void on_signalled(void *ctx, const struct session *s)
+{
+	viewer *self = ctx;
+	ui_state_message(&self->st, "memtop got a signal and passed it to pid %d; "
+			 "leaving when it ends (q leaves now)", s->pid);
+	self->dirty = true;
+}
+
+/* Until `until`: keep the frame current, read keys and mouse. */
+static unsigned on_idle(void *ctx, const struct session *s, double until, struct watch_pace *pace)
+{
+	viewer *self = ctx;
+	double now = watch_now_s();
+	unsigned ret = 0;
+	if (self->out && outpane_poll(self->out) &&
+	    (self->st.view == VIEW_OVERVIEW || self->st.view == VIEW_OUTPUT))
+		self->dirty = true;
+	if (self->st.message_new) {
+		self->st.message_new = false;
+		self->message_at = now;
+	} else if (self->st.message[0] && now - self->message_at > MESSAGE_S) {
+		self->st.message[0] = '\0';
+		self->dirty = true;
 	}
-	if (errno != ENOENT && errno != EAGAIN && !*warned) {
-		snprintf(self->notice, sizeof(self->notice), "%s", err);
-		*warned = true;
-	} else {
-		session_check_collector(s);
-		if (*warned || now_s() - start < SESSION_COLLECTOR_GRACE_S)
-			return;
-		char why[sizeof(self->notice) - sizeof(": no heap figures")];
-		session_missing_collector(s, why, sizeof(why));
-		snprintf(self->notice, sizeof(self->notice), "%s: no heap figures", why);
-		*warned = true;
+	if (screen_resized(self->scr)) {
+		int w, h;
+		screen_size(self->scr, &w, &h);
+		canvas_resize(self->c, w, h);
+		self->dirty = self->full = true;
 	}
-}
+	if (self->dirty) {
+		draw(self, s, self->full);
+		self->dirty = self->full = false;
+	}
 
-static bool target_ended(viewer *self, struct launcher *l)
-{
-	return self->attach ? self->attach->ended(self->attach->ctx) : launcher_poll(l);
-}
-
-static unsigned signal_count(viewer *self)
-{
-	return self->attach ? self->attach->stop_signals(self->attach->ctx)
-			    : launcher_signal_count();
-}
-
-enum viewer_end viewer_run_attached(viewer *self, const struct viewer_attach *a,
-				    struct session *s, double start_s)
-{
-	self->attach = a;
-	enum viewer_end end = viewer_run(self, NULL, s, start_s);
-	self->attach = NULL;
-	return end;
-}
-
-enum viewer_end viewer_run(viewer *self, struct launcher *l, struct session *s, double start_s)
-{
-	double next = start_s + self->st.interval;
-	double stop_at = self->opts->duration > 0 ? start_s + self->opts->duration : INFINITY;
-	unsigned signals_seen = signal_count(self);
-	bool signalled = false, warned = false, dirty = true, full = true;
-	enum viewer_end end = VIEWER_QUIT;
-
-	for (;;) {
-		double now = now_s();
-		if (!s->ended && target_ended(self, l)) {
-			finish_session(self, l, s);
+	double wake = now + TICK_S < until ? now + TICK_S : until;
+	int timeout = (int)ceil((wake - watch_now_s()) * 1000);
+	struct pollfd pfd = { .fd = 0, .events = POLLIN };
+	int r = poll(&pfd, 1, timeout > 0 ? timeout : 0);
+	if (r > 0 && (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)))
+		return WATCH_UI_LOST;
+	unsigned flags = 0;
+	for (int key; (key = screen_key(self->scr)) != UI_KEY_NONE;) {
+		struct ui_nav nav = {
+			.list = self->list,
+			.grid = self->geom.has_grid || self->st.view == VIEW_OUTPUT
+				? &self->geom.grid : NULL,
+		};
+		unsigned f = ui_state_key(&self->st, key, &nav);
+		if (f & UI_MOUSE)
+			f |= on_mouse(self);
+		flags |= f;
+		if (flags & UI_QUIT)
+			break;
+		/* The next key may move within a re-sorted list. */
+		if (f & UI_RELIST)
 			relist(self, s);
-			dirty = true;
-		}
-		if (signal_count(self) != signals_seen) {
-			signals_seen = signal_count(self);
-			signalled = true;
-			if (!s->ended && !self->attach)
-				ui_state_message(&self->st, "memtop got a signal and passed it to pid %d; "
-						 "leaving when it ends (q leaves now)", s->pid);
-			dirty = true;
-		}
-		/* an attached process is not memtop's to stop: leave it now */
-		if (signalled && (s->ended || self->attach)) {
-			end = VIEWER_SIGNALLED;
-			break;
-		}
-		if (now >= stop_at) {
-			end = VIEWER_DURATION;
-			break;
-		}
-		if (!s->ended) {
-			try_open(self, s, start_s, &warned);
-			if (!self->st.paused && now >= next) {
-				session_tick(s);
-				sleep_s(PUBLISH_WAIT_S);
-				session_update(s, now_s());
-				self->gpu_percent = gpu_utilization(self->gpu);
-				relist(self, s);
-				next += self->st.interval;
-				if (next < now_s())
-					next = now_s() + self->st.interval;
-				dirty = true;
-			}
-		}
-		if (self->out && outpane_poll(self->out) &&
-		    (self->st.view == VIEW_OVERVIEW || self->st.view == VIEW_OUTPUT))
-			dirty = true;
-		if (self->st.message_new) {
-			self->st.message_new = false;
-			self->message_at = now;
-		} else if (self->st.message[0] && now - self->message_at > MESSAGE_S) {
-			self->st.message[0] = '\0';
-			dirty = true;
-		}
-		if (screen_resized(self->scr)) {
-			int w, h;
-			screen_size(self->scr, &w, &h);
-			canvas_resize(self->c, w, h);
-			dirty = full = true;
-		}
-		if (dirty) {
-			draw(self, s, full);
-			dirty = full = false;
-		}
-
-		double wake = now_s() + TICK_S;
-		if (!s->ended && !self->st.paused && next < wake)
-			wake = next;
-		if (stop_at < wake)
-			wake = stop_at;
-		int timeout = (int)ceil((wake - now_s()) * 1000);
-		struct pollfd pfd = { .fd = 0, .events = POLLIN };
-		int r = poll(&pfd, 1, timeout > 0 ? timeout : 0);
-		if (r > 0 && (pfd.revents & (POLLHUP | POLLERR | POLLNVAL))) {
-			end = VIEWER_TERMINAL_LOST;
-			break;
-		}
-		unsigned flags = 0;
-		for (int key; (key = screen_key(self->scr)) != UI_KEY_NONE;) {
-			struct ui_nav nav = {
-				.list = self->list,
-				.grid = self->geom.has_grid || self->st.view == VIEW_OUTPUT
-					? &self->geom.grid : NULL,
-			};
-			unsigned f = ui_state_key(&self->st, key, &nav);
-			if (f & UI_MOUSE)
-				f |= on_mouse(self);
-			flags |= f;
-			if (flags & UI_QUIT)
-				break;
-			/* The next key may move within a re-sorted list. */
-			if (f & UI_RELIST)
-				relist(self, s);
-		}
-		if (flags & UI_EXPORT)
-			export_now(self, s);
-		if (flags & UI_QUIT) {
-			end = VIEWER_QUIT;
-			break;
-		}
-		if (flags & UI_RETIME)
-			next = now_s() + self->st.interval;
-		if (flags & UI_RESIZE) {
-			int w, h;
-			screen_resized(self->scr);
-			screen_size(self->scr, &w, &h);
-			if (w != self->c->w || h != self->c->h)
-				canvas_resize(self->c, w, h);
-			full = true;
-		}
-		if (flags & (UI_REDRAW | UI_RELIST | UI_RESIZE))
-			dirty = true;
 	}
-	return end;
+	if (flags & UI_EXPORT)
+		export_now(self, s);
+	if (flags & UI_QUIT)
+		return WATCH_UI_QUIT;
+	if (flags & UI_RETIME)
+		ret |= WATCH_UI_RETIME;
+	if (flags & UI_RESIZE) {
+		int w, h;
+		screen_resized(self->scr);
+		screen_size(self->scr, &w, &h);
+		if (w != self->c->w || h != self->c->h)
+			canvas_resize(self->c, w, h);
+		self->full = true;
+	}
+	if (flags & (UI_REDRAW | UI_RELIST | UI_RESIZE | UI_EXPORT))
+		self->dirty = true;
+	pace->interval = self->st.interval;
+	pace->paused = self->st.paused;
+	return ret;
+}
+
+/* The terminal back as it was, before anything goes to standard error. */
+static void on_close(void *ctx)
+{
+	viewer *self = ctx;
+	screen_free(self->scr);
+	self->scr = NULL;
+}
+
+static const char *end_reason(enum watch_end end)
+{
+	switch (end) {
+	case WATCH_DURATION:
+		return "--duration";
+	case WATCH_SIGNALLED:
+		return "a signal";
+	case WATCH_TERMINAL_LOST:
+		return "the terminal went away";
+	default:
+		return "q";
+	}
+}
+
+/* What the session came to, on standard error once the terminal is back:
+ * how the command ended (or that it runs on), where its output is. */
+static int on_finish(void *ctx, const struct session *s, const struct watch_outcome *o)
+{
+	viewer *self = ctx;
+	const struct watch_target *t = o->target;
+	if (!t->launched) {
+		if (s->ended)
+			format_warn("pid %d %s", s->pid, s->end_description);
+		else
+			format_warn("stopped watching (%s); pid %d runs on%s", end_reason(o->end),
+				s->pid, o->detached ? ", detached" : "");
+	} else if (s->ended) {
+		format_warn("%s %s", s->command, s->end_description);
+		if (!s->collector_seen)
+			format_warn("pid %d never loaded the collector: no heap figures "
+				"(statically linked or setuid?)", s->pid);
+	} else {
+		format_warn("stopped watching (%s); pid %d keeps running", end_reason(o->end),
+			s->pid);
+	}
+	char msg[1024];
+	if (session_room_message(s, msg, sizeof(msg)))
+		format_warn("%s", msg);
+	if (!self->out)
+		return 0;
+	outpane_poll(self->out);
+	if (s->ended && outpane_remove_if_empty(self->out))
+		format_warn("%s printed nothing", s->command);
+	else
+		format_warn("the output of %s %s in %s", s->command, s->ended ? "is" : "goes on",
+			outpane_path(self->out));
+	return 0;
+}
+
+static void setup_ui(viewer *self)
+{
+	struct watch_ui ui = {
+		.sink = {
+			.ctx = self,
+			.sample = on_sample,
+			.ended = on_ended,
+			.notice = on_notice,
+			.signalled = on_signalled,
+			.finish = on_finish,
+		},
+		.idle = on_idle,
+		.close = on_close,
+	};
+	self->ui = ui;
+}
+
+struct watch_ui *viewer_ui(viewer *self)
+{
+	return &self->ui;
+}
+
+/* ---------------------------------------------------------------- start-up */
+
+int viewer_preflight(char *err, size_t errlen)
+{
+	/* LC_CTYPE only: numbers keep the C locale's format. */
+	setlocale(LC_CTYPE, "");
+	return screen_preflight(STDIN_FILENO, STDOUT_FILENO, RENDER_MIN_W, RENDER_MIN_H, err,
+				errlen);
+}
+
+viewer *viewer_open(const struct options *opts, bool launched, char *err, size_t errlen)
+{
+	if (!launched)
+		return viewer_new(opts, NULL, err, errlen);
+	outpane *out = outpane_new(1000);
+	if (!out) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	const char *tmp = getenv("TMPDIR");
+	int out_fd = outpane_create(out, tmp && *tmp ? tmp : "/tmp", err, errlen);
+	int null_fd = out_fd >= 0 ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
+	if (out_fd < 0 || null_fd < 0) {
+		if (out_fd >= 0) {
+			snprintf(err, errlen, "cannot open /dev/null: %s", strerror(errno));
+			close(out_fd);
+			outpane_remove_if_empty(out);
+		}
+		outpane_free(out);
+		return NULL;
+	}
+	/* The screen first: the command must find its output redirected and
+	 * memtop ready to show it. */
+	viewer *self = viewer_new(opts, out, err, errlen);
+	if (!self) {
+		close(out_fd);
+		close(null_fd);
+		outpane_remove_if_empty(out);
+		outpane_free(out);
+		return NULL;
+	}
+	self->child_in = null_fd;
+	self->child_out = out_fd;
+	return self;
+}
+
+void viewer_child_streams(const viewer *self, int *in_fd, int *out_fd)
+{
+	*in_fd = self->child_in;
+	*out_fd = self->child_out;
+}
+
+void viewer_child_started(viewer *self)
+{
+	if (self->child_in >= 0)
+		close(self->child_in);
+	if (self->child_out >= 0)
+		close(self->child_out);
+	self->child_in = self->child_out = -1;
 }

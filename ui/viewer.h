@@ -1,11 +1,13 @@
 /*
- * viewer.h - the live viewer of `memtop -- COMMAND` (no --batch): the main
- * loop that samples the session every interval, tails the command's
- * output, reads keys and mouse, and redraws when something changed.
+ * viewer.h - the live viewer (no --batch): the watch's interactive sink
+ * (watch.h).  Between the watch's updates it tails the command's output,
+ * reads keys and mouse, and redraws when something changed; when the
+ * watched process ends its final figures stay on screen until q.
  *
- * run.c prepares everything (collector, output file, terminal checks),
- * starts the command and hands it to the viewer; the viewer returns how it
- * ended, and run.c reports and exits with the command's status.
+ * main.c hands the viewer to memtop's core as a frontend (cli.h): the
+ * terminal checked before anything starts, the file that receives a
+ * launched command's output, and the report on standard error once the
+ * terminal is back.
  */
 #ifndef MEMTOP_UI_VIEWER_H
 #define MEMTOP_UI_VIEWER_H
@@ -13,42 +15,31 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "launcher.h"
 #include "options.h"
 #include "outpane.h"
 #include "session.h"
-
-enum viewer_end {
-	VIEWER_QUIT,          /* q */
-	VIEWER_DURATION,      /* --duration elapsed */
-	VIEWER_SIGNALLED,     /* memtop got SIGINT/SIGTERM/SIGHUP/SIGQUIT and the command ended
-			       * (attached: at once) */
-	VIEWER_TERMINAL_LOST  /* the terminal hung up */
-};
+#include "watch.h"
 
 typedef struct viewer viewer;
 
-/* Start curses on standard input/output.  NULL with a message in err. */
-viewer *viewer_new(const struct options *opts, outpane *out, char *err, size_t errlen);
-/* Leave curses; the terminal is as it was before viewer_new. */
-void viewer_free(viewer *self);
-/* Watch the command l runs (its session s, started at start_s on the
- * monotonic clock) until the user quits, --duration elapses or a signal
- * ends it.  When the command ends first, its session is finished
- * (session_set_ended, session_finish, session_release_segment) and its
- * final figures stay on screen until q. */
-enum viewer_end viewer_run(viewer *self, struct launcher *l, struct session *s, double start_s);
+/* The terminal can hold the viewer (standard input and output are one of
+ * at least RENDER_MIN_W x RENDER_MIN_H): 0, or -1 with a one-line message
+ * suggesting --batch. */
+int viewer_preflight(char *err, size_t errlen);
 
-/* memtop --attach: the watched process is not memtop's child.  ended()
- * says whether it is gone (its session then ends without an exit status:
- * that goes to its parent); stop_signals() counts the stop signals memtop
- * got, each of which ends the watch at once (memtop then detaches). */
-struct viewer_attach {
-	bool (*ended)(void *ctx);
-	unsigned (*stop_signals)(void *ctx);
-	void *ctx;
-};
-enum viewer_end viewer_run_attached(viewer *self, const struct viewer_attach *a,
-				    struct session *s, double start_s);
+/* Start curses on standard input/output, with out (may be NULL) as the
+ * pane of the command's output, which the viewer then owns.  NULL with a
+ * message in err. */
+viewer *viewer_new(const struct options *opts, outpane *out, char *err, size_t errlen);
+/* viewer_new, and for a launched command (launched) the file its output
+ * goes to: viewer_child_streams gives its standard input and output until
+ * viewer_child_started.  A command that never started leaves no file. */
+viewer *viewer_open(const struct options *opts, bool launched, char *err, size_t errlen);
+void viewer_child_streams(const viewer *self, int *in_fd, int *out_fd);
+void viewer_child_started(viewer *self);
+/* The viewer as the watch's interactive sink. */
+struct watch_ui *viewer_ui(viewer *self);
+/* Leave curses (if the watch has not) and free. */
+void viewer_free(viewer *self);
 
 #endif
