@@ -140,9 +140,22 @@ static int target_read(int pid, struct target *t)
 	for (int i = 0; n > 0 && i < n && argc < 64; i += (int)strlen(t->cmdline + i) + 1)
 		t->argv[argc++] = t->cmdline + i;
 	/* A program that rewrote its argv (setproctitle, as redis does) pads
-	 * the old area with NULs: those are not empty arguments. */
-	while (argc > 1 && t->argv[argc - 1][0] == '\0')
+	 * the old area with NULs: those are not empty arguments, and its
+	 * title is words separated by spaces, as ps shows it. */
+	bool padded = false;
+	while (argc > 1 && t->argv[argc - 1][0] == '\0') {
 		argc--;
+		padded = true;
+	}
+	if (padded && argc == 1) {
+		for (char *p = t->cmdline; *p && argc < 64; p++) {
+			if (*p != ' ')
+				continue;
+			*p = '\0';
+			if (p[1] && p[1] != ' ')
+				t->argv[argc++] = p + 1;
+		}
+	}
 	if (argc == 0 || (argc == 1 && !t->argv[0][0]))
 		argc = 0, t->argv[argc++] = t->comm;
 	t->argv[argc] = NULL;

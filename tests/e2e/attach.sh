@@ -403,6 +403,20 @@ else
 	echo "SKIP: mount namespace (unshare not permitted here)"
 fi
 
+# A process that used a second of CPU before the attach and then sleeps,
+# its argv rewritten in place and padded with NULs (setproctitle): the
+# session's CPU % counts from the attach, and the command is its title.
+"$PROGS/proctitle" 1 pad pad pad pad pad pad pad pad > "$WORK/pt.out" 2>&1 &
+PT=$!
+pids_to_kill="$pids_to_kill $PT"
+wait_for "proctitle start" 10 grep -qs '^started' "$WORK/pt.out"
+"$MEMTOP" --force --attach "$PT" --batch --json -d 0.5 --duration 1 -o "$WORK/pt.json" 2> "$WORK/pt.err"
+check "proctitle: exit status" "$?" 0
+check "proctitle: command is the rewritten title" "$(q "$WORK/pt.json" "s['command']")" "proctitle main"
+check "proctitle: CPU % of the window, not of its life" \
+	"$(q "$WORK/pt.json" "s['process']['cpu_percent'] is not None and s['process']['cpu_percent'] < 50")" true
+kill "$PT"
+
 kill -TERM "$T"
 wait "$T"
 check "traced-then-released attachee exit status" "$?" 0
