@@ -1295,8 +1295,7 @@ static void build_session(struct report *self)
 		t->cpu_s = (double)tt->cpu_ns / 1e9;
 		t->alloc_rate = span > 0 ? (double)t->c.allocs / span : NAN;
 		t->cpu_percent = t->cpu_valid && span > 0 ? 100.0 * t->cpu_s / span : NAN;
-		t->alert = alert_classify(t->alloc_rate,
-					  (int64_t)(t->c.usable_allocated - t->c.usable_freed), t->c.failed);
+		t->failed_recent = t->c.failed;
 	}
 	/* totals as update_totals has them */
 	struct session_totals *tot = &s->totals;
@@ -1304,6 +1303,7 @@ static void build_session(struct report *self)
 	session_sum_threads(s);
 	tot->alloc_rate = span > 0 ? (double)tot->allocs / span : NAN;
 	s->prev_allocs = tot->allocs;
+	session_classify_threads(s);
 
 	/* sampled stacks: per thread, then the process's sums */
 	for (size_t i = 0; i < p->nst; i++) {

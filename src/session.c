@@ -469,6 +469,22 @@ const char *alert_name(enum alert_level a)
 	}
 }
 
+void session_classify_threads(struct session *self)
+{
+	for (size_t i = 0; i < self->nthreads; i++) {
+		struct thread_stat *t = &self->threads[i];
+		if (t->tid < 0)
+			continue;
+		/* A thread's net bytes (allocated by it minus freed by it) grow
+		 * without end in a producer whose blocks others free: it cannot
+		 * hold more than the whole process does. */
+		int64_t live = (int64_t)(t->c.usable_allocated - t->c.usable_freed);
+		if (live > self->totals.live_bytes)
+			live = self->totals.live_bytes;
+		t->alert = alert_classify(t->alloc_rate, live, t->failed_recent);
+	}
+}
+
 enum alert_level alert_classify(double alloc_rate, int64_t live_bytes, uint64_t failed_delta)
 {
 	if (failed_delta > 0 || (isfinite(alloc_rate) && alloc_rate >= ALERT_CRIT_RATE) ||
@@ -585,15 +601,13 @@ static void update_threads(struct session *self, double dt)
 			t->cpu_valid = true;
 			t->cpu_s = (double)f.cpu_ns / 1e9;
 		}
-		uint64_t failed_delta = 0;
+		t->failed_recent = 0;
 		if (!first && dt > 0) {
 			t->alloc_rate = (double)(t->c.allocs - t->prev.allocs) / dt;
-			failed_delta = t->c.failed - t->prev.failed;
+			t->failed_recent = t->c.failed - t->prev.failed;
 			t->cpu_percent = t->cpu_valid && t->prev_cpu_valid
 				? 100.0 * (t->cpu_s - t->prev_cpu_s) / dt : NAN;
 		}
-		int64_t live = (int64_t)(t->c.usable_allocated - t->c.usable_freed);
-		t->alert = alert_classify(t->alloc_rate, live, failed_delta);
 	}
 	free(tids);
 }
@@ -782,6 +796,7 @@ void session_update(struct session *self, double now_s)
 			self->mi_valid = true;
 		}
 		update_totals(self, dt);
+		session_classify_threads(self);
 		update_stacks(self);
 	}
 	record_history(self);
@@ -804,10 +819,9 @@ void session_finish(struct session *self, double now_s)
 		double base = session_thread_cpu_base(self, t->tid);
 		t->cpu_percent = t->cpu_valid && t->cpu_s >= base
 			? 100.0 * (t->cpu_s - base) / span : NAN;
-		t->alert = alert_classify(t->alloc_rate,
-					  (int64_t)(t->c.usable_allocated - t->c.usable_freed),
-					  t->c.failed);
+		t->failed_recent = t->c.failed;
 	}
+	session_classify_threads(self);
 	double used = (double)(self->proc.utime_ns + self->proc.stime_ns) / 1e9 -
 		      (self->cpu_base.proc_valid ? self->cpu_base.proc_s : 0);
 	self->proc_cpu_percent = self->proc_valid && used >= 0 ? 100.0 * used / span : NAN;

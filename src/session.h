@@ -83,6 +83,8 @@ struct thread_stat {
 	uint64_t io_read_bytes, io_write_bytes, io_syscr, io_syscw;
 	uint64_t start_ns, end_ns;
 	enum alert_level alert;
+	uint64_t failed_recent;      /* failed calls behind the alert: of the last
+				      * interval, or of the whole session once final */
 	struct stack_stat *top_stacks;  /* by bytes_est, largest first; may be empty */
 	size_t ntop;
 	struct history hist;         /* this thread's timeline */
@@ -252,6 +254,9 @@ const char *session_stacks_reason(const struct session *self, char *buf, size_t 
 bool session_room_message(const struct session *self, char *buf, size_t len);
 
 const char *alert_name(enum alert_level a);
+/* Every thread's alert from its rate, failed_recent and live bytes, these
+ * taken as no more than the process's (totals.live_bytes): see memtop(1). */
+void session_classify_threads(struct session *self);
 enum alert_level alert_classify(double alloc_rate, int64_t live_bytes, uint64_t failed_delta);
 
 /* CPU seconds thread tid had used when the session began (0 if it was

@@ -105,10 +105,13 @@ static void push_line(outpane *self)
 static void add_byte(outpane *self, char c)
 {
 	if (c == '\n') {
-		if (self->discarding)
+		if (self->discarding) {
+			/* the line cut by a skip still counts */
 			self->discarding = false;
-		else
+			self->nlines++;
+		} else {
 			push_line(self);
+		}
 		self->plen = 0;
 		return;
 	}
@@ -128,6 +131,25 @@ static void add_byte(outpane *self, char c)
 		self->partial[self->plen++] = c;
 }
 
+static uint64_t count_newlines(int fd, uint64_t from, uint64_t to)
+{
+	char buf[READ_CHUNK];
+	uint64_t n = 0;
+	while (from < to) {
+		size_t want = to - from < sizeof(buf) ? (size_t)(to - from) : sizeof(buf);
+		ssize_t r = pread(fd, buf, want, (off_t)from);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		for (const char *p = buf, *end = buf + r; (p = memchr(p, '\n', (size_t)(end - p)));
+		     p++)
+			n++;
+		from += (uint64_t)r;
+	}
+	return n;
+}
+
 bool outpane_poll(outpane *self)
 {
 	if (self->rfd < 0)
@@ -137,7 +159,11 @@ bool outpane_poll(outpane *self)
 		return false;
 	uint64_t size = (uint64_t)st.st_size;
 	if (size - self->offset > SKIP_AHEAD) {
-		self->offset = size - READ_CHUNK;
+		/* Too much to show: only the end is read into lines, but the
+		 * lines skipped are counted (memchr runs at memory speed). */
+		uint64_t to = size - READ_CHUNK;
+		self->nlines += count_newlines(self->rfd, self->offset, to);
+		self->offset = to;
 		self->plen = 0;
 		self->discarding = true;
 	}

@@ -172,6 +172,7 @@ static void draw_spark(struct frame *f, int y, int x, int width, const struct hi
 		width = SPARK_MAX_COLS;
 	double v[SPARK_MAX_COLS];
 	size_t n = spark_series(h, field, (size_t)width, v, NULL);
+	spark_lift(v, n);
 	char line[SPARK_MAX_COLS * 4 + 1];
 	spark_render(line, sizeof(line), v, n, spark_max(v, n), f->c->utf8);
 	/* Newest on the right edge, like the time axis. */
@@ -201,6 +202,7 @@ static void draw_chart(struct frame *f, int y, int x, int width, int rows,
 		width = SPARK_MAX_COLS;
 	double v[SPARK_MAX_COLS];
 	size_t n = spark_series(h, field, (size_t)width, v, NULL);
+	spark_lift(v, n);
 	double max = spark_max(v, n);
 	char line[SPARK_MAX_COLS * 4 + 1];
 	for (int r = 0; r < rows; r++) {

@@ -54,6 +54,19 @@ double spark_max(const double *v, size_t n)
 	return m;
 }
 
+double spark_lift(double *v, size_t n)
+{
+	double lo = 0;
+	for (size_t i = 0; i < n; i++)
+		if (isfinite(v[i]) && v[i] < lo)
+			lo = v[i];
+	if (lo < 0)
+		for (size_t i = 0; i < n; i++)
+			if (isfinite(v[i]))
+				v[i] -= lo;
+	return lo;
+}
+
 int spark_level(double v, double max)
 {
 	if (!isfinite(v))

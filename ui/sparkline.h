@@ -29,6 +29,10 @@ size_t spark_series(const struct history *h, enum spark_field f, size_t max, dou
 		    double *t);
 /* Largest finite value, or 0. */
 double spark_max(const double *v, size_t n);
+/* A series with negative points (the net live bytes of a thread that frees
+ * what others allocated) is drawn from its lowest point: every finite
+ * point is raised by -min.  Returns min, or 0 when nothing was negative. */
+double spark_lift(double *v, size_t n);
 /* 0..SPARK_LEVELS-1 for a one-row sparkline; -1 for a missing value.
  * 0 and below, or max <= 0, give level 0; max gives the top level. */
 int spark_level(double v, double max);

@@ -40,6 +40,37 @@ static void test_alert_rules(void **state)
 	assert_string_equal(alert_name(ALERT_CRITICAL), "critical");
 }
 
+/* A producer whose blocks other threads free: its net live bytes (316 MiB)
+ * say nothing of what the process holds (5.9 MiB); the consumer's are
+ * below zero.  Neither makes an alert; a thread holding most of a large
+ * heap still does. */
+static void test_thread_alert_bounded_by_process(void **state)
+{
+	(void)state;
+	struct session s;
+	session_init(&s, 1, NULL, TEST_FIXTURES "/proc", 0.0);
+	struct thread_stat *producer = session_thread(&s, 0);
+	struct thread_stat *consumer = session_thread(&s, 1);
+	assert_non_null(producer);
+	assert_non_null(consumer);
+	producer->tid = 10;
+	consumer->tid = 11;
+	producer->alloc_rate = consumer->alloc_rate = 10.0;
+	producer->c.usable_allocated = 316ull << 20;
+	consumer->c.usable_freed = 310ull << 20;
+	s.totals.live_bytes = 6ll << 20;
+	session_classify_threads(&s);
+	assert_int_equal(producer->alert, ALERT_OK);
+	assert_int_equal(consumer->alert, ALERT_OK);
+	s.totals.live_bytes = 300ll << 20;
+	session_classify_threads(&s);
+	assert_int_equal(producer->alert, ALERT_WARN);
+	consumer->failed_recent = 1;
+	session_classify_threads(&s);
+	assert_int_equal(consumer->alert, ALERT_CRITICAL);
+	session_free(&s);
+}
+
 static void test_fragmentation(void **state)
 {
 	(void)state;
@@ -379,6 +410,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alert_rules),
+		cmocka_unit_test(test_thread_alert_bounded_by_process),
 		cmocka_unit_test(test_fragmentation),
 		cmocka_unit_test(test_command_line),
 		cmocka_unit_test(test_check_collector),

@@ -94,6 +94,7 @@ static void test_long_lines_and_bursts(void **state)
 	outpane_poll(o);
 	assert_int_equal(outpane_count(o), 1);
 	assert_string_equal(outpane_line(o, 0), "last line");
+	assert_int_equal(outpane_total_lines(o), 2);        /* the skipped one counts */
 	assert_int_equal(outpane_bytes(o), (3u << 20) + 11);
 	/* a line longer than the display limit is cut, not split */
 	assert_int_equal(write(fd, big, OUTPANE_LINE_MAX + 100), OUTPANE_LINE_MAX + 100);
@@ -101,6 +102,34 @@ static void test_long_lines_and_bursts(void **state)
 	outpane_poll(o);
 	assert_int_equal(strlen(outpane_line(o, 1)), OUTPANE_LINE_MAX);
 	free(big);
+	char path[4096];
+	snprintf(path, sizeof(path), "%s", outpane_path(o));
+	close(fd);
+	outpane_free(o);
+	unlink(path);
+}
+
+/* Many lines at once, more than the pane reads: the count is every line
+ * of the file, the ones skipped over included (it said 7432 of 71,120). */
+static void test_burst_counted(void **state)
+{
+	char err[256];
+	outpane *o = outpane_new(10);
+	int fd = outpane_create(o, dir, err, sizeof(err));
+	assert_true(fd >= 0);
+	FILE *f = fdopen(dup(fd), "w");
+	assert_non_null(f);
+	for (int i = 1; i <= 71120; i++)
+		fprintf(f, "line %d of the burst\n", i);
+	fputs("unfinished", f);
+	fclose(f);
+	outpane_poll(o);
+	assert_int_equal(outpane_total_lines(o), 71121);
+	assert_string_equal(outpane_line(o, outpane_count(o) - 2), "line 71120 of the burst");
+	assert_string_equal(outpane_line(o, outpane_count(o) - 1), "unfinished");
+	put(fd, " now\nand one more\n");
+	outpane_poll(o);
+	assert_int_equal(outpane_total_lines(o), 71122);
 	char path[4096];
 	snprintf(path, sizeof(path), "%s", outpane_path(o));
 	close(fd);
@@ -132,6 +161,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_long_lines_and_bursts),
+		cmocka_unit_test(test_burst_counted),
 		cmocka_unit_test(test_empty_removed),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

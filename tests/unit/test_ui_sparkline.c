@@ -45,6 +45,20 @@ static void test_render(void **state)
 	assert_string_equal(spark_render(small, sizeof(small), v, 5, 10, true), "\u2581\u2588");
 }
 
+/* A thread's net live bytes fall below 0 when it frees what others
+ * allocated: drawn from the lowest point instead of a flat blank line. */
+static void test_negative_lifted(void **state)
+{
+	char buf[256];
+	double v[] = { 0, -10, NAN, -5, 0 };
+	assert_true(spark_lift(v, 5) == -10);
+	assert_true(v[0] == 10 && v[1] == 0 && isnan(v[2]) && v[3] == 5 && v[4] == 10);
+	assert_string_equal(spark_render(buf, sizeof(buf), v, 5, spark_max(v, 5), false), "#_ -#");
+	double w[] = { 1, 2 };
+	assert_true(spark_lift(w, 2) == 0);
+	assert_true(w[0] == 1 && w[1] == 2);
+}
+
 static void test_render_rows(void **state)
 {
 	char buf[256];
@@ -102,6 +116,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_levels),
 		cmocka_unit_test(test_render),
+		cmocka_unit_test(test_negative_lifted),
 		cmocka_unit_test(test_render_rows),
 		cmocka_unit_test(test_series_of_wrapped_ring),
 		cmocka_unit_test(test_axis),
