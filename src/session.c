@@ -617,10 +617,19 @@ void session_sum_threads(struct session *self)
 	struct session_totals *tot = &self->totals;
 	int64_t peak = tot->peak_live_bytes;
 	memset(tot, 0, sizeof(*tot));
+	/* A thread's own peak bounds the process's only where that thread
+	 * made every call: a block another thread frees stays in its
+	 * allocator's figure, which can then pass the process's true peak. */
+	const struct thread_stat *only = NULL;
+	size_t callers = self->overflow.allocs || self->overflow.frees ? 2 : 0;
 	for (size_t i = 0; i < self->nthreads; i++) {
 		const struct thread_stat *t = &self->threads[i];
 		if (t->tid < 0)
 			continue;
+		if (t->c.allocs || t->c.frees) {
+			callers++;
+			only = t;
+		}
 		tot->threads_seen++;
 		tot->allocs += t->c.allocs;
 		tot->frees += t->c.frees;
@@ -629,9 +638,11 @@ void session_sum_threads(struct session *self)
 		tot->bytes_allocated += t->c.bytes_allocated;
 		tot->bytes_freed += t->c.usable_freed;
 		tot->live_bytes += (int64_t)(t->c.usable_allocated - t->c.usable_freed);
-		if (t->c.peak_live > peak)
-			peak = t->c.peak_live;
 	}
+	if (callers == 1 && only->c.peak_live > peak)
+		peak = only->c.peak_live;
+	if (tot->live_bytes > peak)
+		peak = tot->live_bytes;
 	tot->peak_live_bytes = peak;
 }
 

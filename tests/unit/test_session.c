@@ -49,6 +49,8 @@ static void test_thread_alert_bounded_by_process(void **state)
 	(void)state;
 	struct session s;
 	session_init(&s, 1, NULL, TEST_FIXTURES "/proc", 0.0);
+	/* the second may move the array: take both once both exist */
+	assert_non_null(session_thread(&s, 1));
 	struct thread_stat *producer = session_thread(&s, 0);
 	struct thread_stat *consumer = session_thread(&s, 1);
 	assert_non_null(producer);
@@ -68,6 +70,39 @@ static void test_thread_alert_bounded_by_process(void **state)
 	consumer->failed_recent = 1;
 	session_classify_threads(&s);
 	assert_int_equal(consumer->alert, ALERT_CRITICAL);
+	session_free(&s);
+}
+
+/* The process's peak: a lower bound from the sums, never a producer's own
+ * peak (14.4 MB for a true 66 KB); a thread that made every call gives
+ * its exact peak. */
+static void test_process_peak(void **state)
+{
+	(void)state;
+	struct session s;
+	session_init(&s, 1, NULL, TEST_FIXTURES "/proc", 0.0);
+	/* the second may move the array: take both once both exist */
+	assert_non_null(session_thread(&s, 1));
+	struct thread_stat *producer = session_thread(&s, 0);
+	struct thread_stat *consumer = session_thread(&s, 1);
+	producer->tid = 10;
+	consumer->tid = 11;
+	producer->c.allocs = 200000;
+	producer->c.usable_allocated = 14400000 + 60000;
+	producer->c.peak_live = 14400000 + 60000;
+	consumer->c.frees = 199000;
+	consumer->c.usable_freed = 14400000;
+	session_sum_threads(&s);
+	assert_int_equal(s.totals.live_bytes, 60000);
+	assert_int_equal(s.totals.peak_live_bytes, 60000);
+	/* one thread alone: its own peak */
+	consumer->c.frees = 0;
+	consumer->c.usable_freed = 0;
+	producer->c.frees = 199000;
+	producer->c.usable_freed = 14400000;
+	producer->c.peak_live = 66000;
+	session_sum_threads(&s);
+	assert_int_equal(s.totals.peak_live_bytes, 66000);
 	session_free(&s);
 }
 
@@ -411,6 +446,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alert_rules),
 		cmocka_unit_test(test_thread_alert_bounded_by_process),
+		cmocka_unit_test(test_process_peak),
 		cmocka_unit_test(test_fragmentation),
 		cmocka_unit_test(test_command_line),
 		cmocka_unit_test(test_check_collector),
