@@ -565,7 +565,7 @@ MT_EXPORT int memtop_quick_trace(const char *dir, void (*fn)(void *), void *arg,
 
 /* The child of a fork: no trace runs there (trace_fork_child) and its
  * figures start afresh in a segment of its own. */
-static void api_fork_child(void)
+void api_fork_child(void)
 {
 	pthread_mutex_init(&api_lock, NULL);
 	owner = OWNER_NONE;

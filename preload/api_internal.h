@@ -17,4 +17,8 @@
 MT_HIDDEN struct mt_slot *api_enter(void);
 MT_HIDDEN void api_leave(void);
 
+/* In a child: the API's state starts afresh (an atfork handler, also
+ * called by hooks.c for a child made without fork: _Fork, raw clone). */
+MT_HIDDEN void api_fork_child(void);
+
 #endif

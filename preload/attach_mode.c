@@ -101,6 +101,17 @@ static void fork_child(void)
 		gotpatch_remove();
 }
 
+bool attach_mode_fork_child(void)
+{
+	/* only where the atfork handler would have run: a preloaded
+	 * collector's redirections (RTLD_DEEPBIND) stay in its children */
+	if (!atfork_done)
+		return false;
+	bool hooked = gotpatch_installed();
+	fork_child();
+	return hooked;
+}
+
 int attach_mode_start(const struct gotpatch_fn *fns, size_t n, const char *sampling)
 {
 	/* A child forked from a process memtop attached to earlier carries the

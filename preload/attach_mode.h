@@ -18,6 +18,7 @@
 #ifndef MEMTOP_ATTACH_MODE_H
 #define MEMTOP_ATTACH_MODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "gotpatch.h"
@@ -29,6 +30,11 @@ MT_HIDDEN int attach_mode_start(const struct gotpatch_fn *fns, size_t n, const c
 
 /* Returns the number of entries restored, or MT_ATTACH_EBUSY. */
 MT_HIDDEN int attach_mode_stop(void);
+
+/* What the atfork child handler does, for a child made without fork
+ * (_Fork, a raw clone) once hooks.c finds it is one: true if it took the
+ * hooks out (the process was attached), and the child is not counted. */
+MT_HIDDEN bool attach_mode_fork_child(void);
 
 /* The exported entry points (hooks.c), which hold the guard around these. */
 int memtop_attach_start(const char *sampling);

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -64,6 +65,32 @@ static int resolving;
 /* True once checked that glibc's chunk header gives the usable size; then
  * the hooks read it inline instead of calling malloc_usable_size. */
 static bool glibc_chunks;
+/*
+ * A child made without fork() - glibc's _Fork, a raw clone without
+ * CLONE_VM - runs no atfork handler: it would go on counting in its
+ * parent's slots, which are MAP_SHARED.  The kernel tells it apart for us:
+ * this page, alone on its page, is MADV_WIPEONFORK, so any child that does
+ * not share our memory (fork, _Fork, clone without CLONE_VM; a vfork child
+ * shares it, and counts on in its parent's slot until it execs, as it
+ * always did) starts with it zeroed.  `fast` is what the hooks' fast paths
+ * test instead of glibc_chunks: zero in such a child, so its first event
+ * leaves the fast path, and every slow path calls process_check() before it
+ * writes into a slot or the segment.  No system call, no extra instruction
+ * on the fast path.
+ */
+static union {
+	struct {
+		bool fast;   /* glibc_chunks, once this process's state is its own */
+		bool own;    /* the collector's state is this process's */
+	} v;
+	char page[4096];
+} this_process __attribute__((aligned(4096)));
+/* The madvise worked: a zero `own` after process_arm() means a child. */
+static bool wipe_armed;
+/* A child (made without fork) of an attached process: memtop watches the
+ * process it attached to, so nothing is counted here until an attach of
+ * this one (the hooks are gone, but some may be under way on the stack). */
+static bool unwatched;
 static pthread_key_t exit_key;
 static int exit_key_ok;
 /* The segment segment_created() last described (and started tracing in). */
@@ -155,6 +182,46 @@ static void check_glibc_chunks(void)
 static inline bool ready(void)
 {
 	return mt_likely(__atomic_load_n(&real.usable, __ATOMIC_ACQUIRE) != NULL) || resolve();
+}
+
+/* ---------------------------------------------------------------- processes */
+
+/* Once, before this image's first event is counted. */
+static void process_arm(void)
+{
+#ifdef MADV_WIPEONFORK
+	/* a larger page would wipe our neighbours too */
+	wipe_armed = sysconf(_SC_PAGESIZE) == (long)sizeof(this_process) &&
+		     madvise(&this_process, sizeof(this_process), MADV_WIPEONFORK) == 0;
+#endif
+	this_process.v.own = true;
+}
+
+static void child_forget(struct mt_tls *t);
+static void new_process(struct mt_tls *t);
+
+/* process_check's rare case: fast unset (a child, before our constructor,
+ * or an allocator that is not glibc's). */
+static __attribute__((noinline)) bool process_settle(void)
+{
+	if (mt_unlikely(!this_process.v.own)) {
+		if (!wipe_armed)
+			return true;  /* not armed yet (before our constructor) */
+		new_process(&mt_tls);
+	}
+	if (unwatched)
+		return false;
+	if (glibc_chunks)
+		this_process.v.fast = true;
+	return true;
+}
+
+/* On every slow path, with the guard free, before anything is written into
+ * a slot or the segment: false if this event must not be counted (a child
+ * of an attached process, which memtop does not watch). */
+static inline bool process_check(void)
+{
+	return mt_likely(this_process.v.fast) || process_settle();
 }
 
 /* ---------------------------------------------------------------- accounting */
@@ -259,7 +326,7 @@ static const struct mt_sampled no_sample;
 static __attribute__((noinline)) struct mt_slot *account(const struct mt_event *e)
 {
 	struct mt_tls *t = &mt_tls;
-	if (mt_unlikely(t->guard))
+	if (mt_unlikely(t->guard) || !process_check())
 		return NULL;
 	struct mt_slot *s = t->slot;
 	if (mt_unlikely((uintptr_t)s <= MT_SLOT_SPECIAL)) {
@@ -370,7 +437,7 @@ static __attribute__((noinline)) void *malloc_record(void *p, size_t size, uintp
 	struct mt_tls *t = &mt_tls;
 	struct mt_slot *s = t->slot;
 	uint64_t sq;
-	if (mt_unlikely(!p || t->guard || (uintptr_t)s <= MT_SLOT_SPECIAL || !glibc_chunks ||
+	if (mt_unlikely(!p || t->guard || (uintptr_t)s <= MT_SLOT_SPECIAL || !this_process.v.fast ||
 			((sq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED)) & 1)))
 		return malloc_slow(p, size, site);
 	size_t usable = chunk_usable(p);
@@ -393,19 +460,24 @@ MT_EXPORT void *malloc(size_t size)
 /* The generic path of free. */
 static __attribute__((noinline)) void free_slow(void *p)
 {
-	if (mt_live_maybe(p))
-		free_sampled(p);
-	if (mt_unlikely(!ready()))
-		return;  /* unreachable in practice: p came from a resolved allocator */
 	struct mt_tls *t = &mt_tls;
 	if (t->guard) {
-		real.free(p);
+		if (mt_live_maybe(p))
+			free_sampled(p);
+		if (mt_likely(ready()))
+			real.free(p);
 		return;
 	}
+	if (mt_unlikely(!ready()))
+		return;  /* unreachable in practice: p came from a resolved allocator */
 	/* Counted and traced before the block goes back: once it has, another
-	 * thread may get the address, and its event must come after this one. */
+	 * thread may get the address, and its event must come after this one.
+	 * The stack's credit too, after account(): in a child made without
+	 * fork, that is what gives it a live table of its own. */
 	struct mt_event e = { .frees = 1, .usable_out = usable_size(p) };
 	account(&e);
+	if (mt_live_maybe(p))
+		free_sampled(p);
 	TRACE(t, MT_EV_FREE, (uintptr_t)p, 0, 0, e.usable_out, 0, no_sample);
 	real.free(p);
 }
@@ -442,7 +514,7 @@ MT_EXPORT void free(void *p)
 	struct mt_tls *t = &mt_tls;
 	struct mt_slot *s = t->slot;
 	uint64_t sq;
-	if (mt_unlikely(t->guard || (uintptr_t)s <= MT_SLOT_SPECIAL || !glibc_chunks ||
+	if (mt_unlikely(t->guard || (uintptr_t)s <= MT_SLOT_SPECIAL || !this_process.v.fast ||
 			mt_live_maybe(p) || ((sq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED)) & 1))) {
 		free_slow(p);
 		return;
@@ -549,6 +621,7 @@ MT_EXPORT void *realloc(void *p, size_t size)
 		return p ? NULL : bootstrap_alloc(size, 16);
 	if (mt_unlikely(mt_tls.guard))
 		return real.realloc(p, size);
+	process_check();  /* before the live table */
 	struct realloc_old o;
 	realloc_prepare(p, &o);
 	void *q = real.realloc(p, size);
@@ -573,6 +646,7 @@ MT_EXPORT void *reallocarray(void *p, size_t n, size_t size)
 		return p ? NULL : bootstrap_alloc(total, 16);
 	if (mt_unlikely(mt_tls.guard))
 		return real.realloc(p, total);
+	process_check();  /* before the live table */
 	struct realloc_old o;
 	realloc_prepare(p, &o);
 	/* Not real.reallocarray: glibc's calls realloc through the PLT, which
@@ -629,6 +703,8 @@ MT_EXPORT size_t malloc_usable_size(void *p)
 struct mt_slot *api_enter(void)
 {
 	struct mt_tls *t = &mt_tls;
+	if (!t->guard)
+		process_check();
 	if (t->slot == MT_SLOT_NONE && !t->guard && ready())
 		register_thread(t);
 	t->guard++;
@@ -645,6 +721,12 @@ void api_leave(void)
 static void thread_exit(void *arg)
 {
 	struct mt_slot *s = arg;
+	if (!mt_tls.guard)
+		process_check();
+	/* a child's thread that never registered in the child holds its
+	 * parent's slot here (the key's value is inherited) */
+	if (s != mt_tls.slot)
+		return;
 	int saved = errno;
 	mt_tls.guard++;
 	registry_thread_exit(s);
@@ -669,16 +751,37 @@ static void fork_parent(void)
 	mt_tls.guard--;
 }
 
-static void fork_child(void)
+/* In a child: forget the parent's segment, tables and trace; the child's
+ * own start at its next registration. */
+static void child_forget(struct mt_tls *t)
 {
 	registry_fork_child();
 	stacks_fork_child();
-	trace_fork_child(mt_tls.tb);
+	trace_fork_child(t->tb);
 	described = NULL;  /* the child's segment may be mapped where the parent's was */
-	mt_tls.tb = NULL;
-	mt_tls.tb_gen = 0;
-	mt_tls.slot = MT_SLOT_NONE;
+	t->tb = NULL;
+	t->tb_gen = 0;
+	t->slot = MT_SLOT_NONE;
+	this_process.v.own = true;
+}
+
+static void fork_child(void)
+{
+	child_forget(&mt_tls);
 	mt_tls.guard--;
+}
+
+/* A child made without fork, found by process_check: what the atfork
+ * child handlers (ours, api.c's, attach_mode.c's) would have done. */
+static __attribute__((noinline, cold)) void new_process(struct mt_tls *t)
+{
+	int saved = errno;
+	t->guard++;
+	child_forget(t);
+	api_fork_child();
+	unwatched = attach_mode_fork_child();
+	t->guard--;
+	errno = saved;
 }
 
 /* The process's segment exists (at start, or in a forked child). */
@@ -722,6 +825,7 @@ static void print_setup_error(void)
 __attribute__((constructor)) static void collector_start(void)
 {
 	int saved = errno;
+	process_arm();
 	resolve();
 	mt_tls.guard++;
 	if (real.malloc)
@@ -747,6 +851,8 @@ __attribute__((constructor)) static void collector_start(void)
  * and the reader takes the live counters after the process is gone. */
 __attribute__((destructor)) static void collector_stop(void)
 {
+	if (!mt_tls.guard)
+		process_check();
 	struct mt_slot *s = mt_tls.slot;
 	if ((uintptr_t)s > MT_SLOT_SPECIAL && mt_hdr) {
 		/* The exiting thread may have been renamed since it registered;
@@ -900,6 +1006,8 @@ static bool before_exec(void)
 {
 	struct mt_tls *t = &mt_tls;
 	bool marked = false;
+	if (!t->guard)
+		process_check();  /* t->tb may be the parent's */
 	if (own_segment()) {
 		__atomic_store_n(&mt_hdr->exec_pending, 1, __ATOMIC_RELEASE);
 		marked = true;
@@ -1031,6 +1139,9 @@ MT_EXPORT int memtop_attach_start(const char *sampling)
 		errno = saved;
 		return MT_ATTACH_ENOSEGMENT;
 	}
+	if (!mt_tls.guard)
+		process_check();  /* mt_hdr may be the parent's */
+	unwatched = false;
 	mt_tls.guard++;
 	struct gotpatch_fn fns[GOTPATCH_MAX_FNS];
 	size_t nfns = hook_table(fns);
