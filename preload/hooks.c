@@ -17,6 +17,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <gnu/libc-version.h>
 #include <stdarg.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -60,6 +61,19 @@ static struct {
 	void *(*pvalloc)(size_t);
 	size_t (*usable)(void *);
 } real;
+
+/* glibc's __libc_malloc family, which programs may call by name; same:
+ * each is the function the hooks of the standard name wrap. */
+static struct {
+	void *(*malloc)(size_t);
+	void (*free)(void *);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	void *(*memalign)(size_t, size_t);
+	void *(*valloc)(size_t);
+	void *(*pvalloc)(size_t);
+	bool same;
+} libc;
 
 static int resolving;
 /* True once checked that glibc's chunk header gives the usable size; then
@@ -130,6 +144,17 @@ static bool resolve(void)
 	real.pvalloc = next_sym("pvalloc");
 	real.malloc = next_sym("malloc");
 	real_dlopen = next_sym("dlopen");
+	libc.malloc = next_sym("__libc_malloc");
+	libc.free = next_sym("__libc_free");
+	libc.calloc = next_sym("__libc_calloc");
+	libc.realloc = next_sym("__libc_realloc");
+	libc.memalign = next_sym("__libc_memalign");
+	libc.valloc = next_sym("__libc_valloc");
+	libc.pvalloc = next_sym("__libc_pvalloc");
+	libc.same = libc.malloc == real.malloc && libc.free == real.free &&
+		    libc.calloc == real.calloc && libc.realloc == real.realloc &&
+		    libc.memalign == real.memalign && libc.valloc == real.valloc &&
+		    libc.pvalloc == real.pvalloc;
 	/* here, not when needed: _exit may be called from a signal handler */
 	__atomic_store_n(&next_exit, (exit_fn)next_sym("_exit"), __ATOMIC_RELEASE);
 	__atomic_store_n(&real.usable, (size_t (*)(void *))next_sym("malloc_usable_size"),
@@ -154,27 +179,62 @@ static inline size_t usable_size(void *p)
 	return real.usable(p);
 }
 
-/* Use the inline formula only where the allocator is glibc's and agrees on
- * sizes from tiny to mmapped blocks. */
+/* f is defined in glibc's libc.so itself: another allocator (tcmalloc)
+ * may define glibc's __libc_malloc names too, and read a header built
+ * below as its own, which it is not. */
+static bool in_glibc(void *f)
+{
+	Dl_info fi, libc_fi;
+	return dladdr(f, &fi) && dladdr((void *)gnu_get_libc_version, &libc_fi) &&
+	       fi.dli_fbase == libc_fi.dli_fbase;
+}
+
+/*
+ * Use the inline formula only where the allocator is glibc's and its own
+ * malloc_usable_size agrees with it, on in-heap and on mmapped chunks.
+ *
+ * Without allocating: a block the check malloc'd and freed would change
+ * what the program's allocator does afterwards.  An mmapped block's free
+ * raises glibc's dynamic mmap and trim thresholds (requests up to its
+ * size then come from the heap), and any block initialises the main arena,
+ * which malloc_trim then finds to trim.  So the check asks glibc's
+ * malloc_usable_size about chunk headers built here, in the check's own
+ * stack memory: it reads the header (and, for an in-heap chunk, the next
+ * chunk's PREV_INUSE bit) and nothing else.  With MALLOC_CHECK_ set, glibc
+ * before 2.34 adds a byte to each block and its malloc_usable_size walks
+ * the block's magic bytes, which a built header has not: the formula is
+ * not used then.
+ */
 static void check_glibc_chunks(void)
 {
-	void *libc_malloc = next_sym("__libc_malloc");
-	if (!libc_malloc || libc_malloc != (void *)real.malloc)
+	if (!libc.malloc || libc.malloc != real.malloc || !in_glibc((void *)real.malloc) ||
+	    !in_glibc((void *)real.usable))
 		return;
-	static const size_t sizes[] = { 0, 1, 24, 25, 100, 1000, 5000, 200000, 1 << 22 };
-	void *blocks[sizeof(sizes) / sizeof(sizes[0])];
+	const char *check = getenv("MALLOC_CHECK_");
+	if (check && *check)
+		return;
+	/* chunk sizes: in-heap from the smallest up, mmapped page multiples */
+	static const size_t heap[] = { 32, 48, 112, 1040, 4112 };
+	static const size_t mapped[] = { 4096, 200704, 1052672, 4198400 };
+	/* the flag bits a chunk of each kind may carry besides its own:
+	 * PREV_INUSE (1) and NON_MAIN_ARENA (4, a thread's arena) */
+	static const size_t flags[] = { 0, 1, 4, 5 };
+	/* A chunk is [prev_size][size|flags][data...], the block starts after
+	 * the two words; an in-heap chunk's in-use bit is the next chunk's
+	 * PREV_INUSE (bit 0), an mmapped one has IS_MMAPPED (bit 1). */
+	size_t words[(4112 + 32) / sizeof(size_t)] __attribute__((aligned(16)));
+	void *p = &words[2];
 	bool ok = true;
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		blocks[i] = real.malloc(sizes[i]);
-		if (!blocks[i])
-			ok = false;
-	}
-	/* Switched on provisionally so usable_size() below uses the formula. */
-	glibc_chunks = ok;
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		if (blocks[i] && usable_size(blocks[i]) != real.usable(blocks[i]))
-			ok = false;
-		real.free(blocks[i]);
+	for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++) {
+		for (size_t i = 0; ok && i < sizeof(heap) / sizeof(heap[0]); i++) {
+			words[1] = heap[i] | flags[f];
+			words[heap[i] / sizeof(size_t) + 1] = 32 | 1;
+			ok = chunk_usable(p) == real.usable(p);
+		}
+		for (size_t i = 0; ok && i < sizeof(mapped) / sizeof(mapped[0]); i++) {
+			words[1] = mapped[i] | 2 | (flags[f] & 1);
+			ok = chunk_usable(p) == real.usable(p);
+		}
 	}
 	glibc_chunks = ok;
 }
@@ -933,6 +993,78 @@ HOOK_ALIAS(memalign);
 HOOK_ALIAS(valloc);
 HOOK_ALIAS(pvalloc);
 HOOK_ALIAS(malloc_usable_size);
+
+/*
+ * glibc's __libc_malloc family, called by name: by a malloc wrapper that a
+ * program defines itself (its malloc then comes before this collector's),
+ * or by code that mixes them with the standard names.  Counted like the
+ * standard names, so that a block from __libc_malloc freed through free is
+ * a counted allocation and a counted free, not a free of bytes never
+ * counted (which made the process's live bytes negative).  Tail calls: the
+ * hooks see the program's return address.  Where another allocator
+ * replaced some of glibc's functions and not their __libc_ names, these
+ * name another allocator than the hooks wrap: the call goes there as
+ * without memtop, uncounted.
+ */
+void *__libc_malloc(size_t size);
+void __libc_free(void *p);
+void *__libc_calloc(size_t n, size_t size);
+void *__libc_realloc(void *p, size_t size);
+void *__libc_memalign(size_t align, size_t size);
+void *__libc_valloc(size_t size);
+void *__libc_pvalloc(size_t size);
+
+MT_EXPORT void *__libc_malloc(size_t size)
+{
+	if (mt_likely(ready()) && mt_unlikely(!libc.same) && libc.malloc)
+		return libc.malloc(size);
+	return mt_hook_malloc(size);
+}
+
+MT_EXPORT void __libc_free(void *p)
+{
+	if (mt_likely(ready()) && mt_unlikely(!libc.same) && libc.free && !bootstrap_owns(p)) {
+		libc.free(p);
+		return;
+	}
+	mt_hook_free(p);
+}
+
+MT_EXPORT void *__libc_calloc(size_t n, size_t size)
+{
+	if (mt_likely(ready()) && mt_unlikely(!libc.same) && libc.calloc)
+		return libc.calloc(n, size);
+	return mt_hook_calloc(n, size);
+}
+
+MT_EXPORT void *__libc_realloc(void *p, size_t size)
+{
+	if (mt_likely(ready()) && mt_unlikely(!libc.same) && libc.realloc &&
+	    !(p && bootstrap_owns(p)))
+		return libc.realloc(p, size);
+	return mt_hook_realloc(p, size);
+}
+
+MT_EXPORT void *__libc_memalign(size_t align, size_t size)
+{
+	if (mt_likely(ready()) && mt_unlikely(!libc.same) && libc.memalign)
+		return libc.memalign(align, size);
+	return mt_hook_memalign(align, size);
+}
+
+MT_EXPORT void *__libc_valloc(size_t size)
+{
+	if (mt_likely(ready()) && mt_unlikely(!libc.same) && libc.valloc)
+		return libc.valloc(size);
+	return mt_hook_valloc(size);
+}
+
+MT_EXPORT void *__libc_pvalloc(size_t size)
+{
+	if (mt_likely(ready()) && mt_unlikely(!libc.same) && libc.pvalloc)
+		return libc.pvalloc(size);
+	return mt_hook_pvalloc(size);
+}
 
 /* What GOT redirection points where: the hooks, in place of the allocator
  * they wrap (malloc first, as attach_mode_start wants). */

@@ -429,6 +429,10 @@ static void update_stacks(struct session *self)
 		agg_merge(&sum[MT_STACK_OTHER], &a->other);
 	}
 	free(a);
+	/* Every sample stack 0 holds: the collector's own count (stacks_lost
+	 * in the segment) has only those the process-wide table had no room
+	 * for, not those of a thread whose own table was full. */
+	self->stacks_lost = sum[MT_STACK_OTHER].samples;
 
 	struct stack_stat *all = malloc(nsum * sizeof(*all));
 	struct mt_stack_rec *rec = malloc(sizeof(*rec));
@@ -457,7 +461,8 @@ static void update_stacks(struct session *self)
 	free(self->top_stacks);
 	self->top_stacks = all;
 	self->ntop = k < SESSION_TOP_STACKS ? k : SESSION_TOP_STACKS;
-	shm_segment_read_stack_losses(&self->seg, &self->stacks_lost, &self->live_untracked);
+	uint64_t table_full;
+	shm_segment_read_stack_losses(&self->seg, &table_full, &self->live_untracked);
 }
 
 const char *alert_name(enum alert_level a)

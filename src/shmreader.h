@@ -93,7 +93,9 @@ uint32_t shm_segment_module_count(const struct shm_segment *self);
 /* 0 and filled (path NUL-terminated) if idx is a complete entry. */
 int shm_segment_read_module(const struct shm_segment *self, uint32_t idx, struct mt_module *out);
 
-/* Samples that went to the catch-all stack, sampled blocks whose free
+/* Samples that went to the catch-all stack because the process-wide stack
+ * table had no room (not those of a thread whose own table was full: the
+ * areas' catch-all entries hold every one), sampled blocks whose free
  * cannot be credited. */
 void shm_segment_read_stack_losses(const struct shm_segment *self, uint64_t *stacks_lost,
 				   uint64_t *live_untracked);

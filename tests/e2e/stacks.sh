@@ -2,7 +2,8 @@
 # stacks.sh - sampled call stacks end to end: two static functions in two
 # named threads, found by name in top_stacks, in the right order, with
 # estimates within 10% of the exact per-thread counters; live bytes of the
-# blocks kept until exit; capture depth, --no-stacks and the text listing.
+# blocks kept until exit; capture depth, the catch-all stack 0 and its
+# count, --no-stacks and the text listing.
 . "$(dirname "$0")/lib.sh"
 
 "$MEMTOP" --batch --json -o "$WORK/s.json" -- "$PROGS/twosites" > "$WORK/s.out"
@@ -62,6 +63,16 @@ check "through a link: frames name the link, with file and line" \
 "$MEMTOP" --batch --json --sample-small 1 --sample-medium 1 -o "$WORK/a.json" -- "$PROGS/twosites" 20000 200 > /dev/null
 check "rates 1: small_many allocs_est exact" \
 	"$(q "$WORK/a.json" "[x for x in s['top_stacks'] if x['frames'][0].startswith('small_many ')][0]['allocs_est']")" 20000
+
+# more stacks in one thread than its table holds (256): the calls past it
+# go to stack 0, and samples_unstored counts them all, not only those the
+# process-wide table had no room for (it has room: 65536)
+"$MEMTOP" --batch --json --sample-small 1 -o "$WORK/many.json" -- "$PROGS/manysites" > /dev/null
+check "thread table full: exit status" "$?" 0
+zero="[x for x in s['top_stacks'] if x['id'] == 0]"
+check "thread table full: stack 0 holds samples" "$(q "$WORK/many.json" "len($zero) == 1 and $zero[0]['samples'] > 0")" true
+check "thread table full: samples_unstored is stack 0's samples" \
+	"$(q "$WORK/many.json" "s['sampling']['samples_unstored'] == $zero[0]['samples']")" true
 
 "$MEMTOP" --batch --json --no-stacks -o "$WORK/n.json" -- "$PROGS/twosites" 20000 200 > /dev/null
 check "--no-stacks exit status" "$?" 0
