@@ -203,6 +203,7 @@ static void file_free(struct tfile *t)
 	free(t->pub.ev);
 	u64map_free(t->pub.tids);
 	u64map_free(t->pub.slots);
+	u64map_free(t->pub.seqs);
 	free(t);
 }
 
@@ -218,6 +219,12 @@ void trace_reader_free(trace_reader *self)
 	free(self->clocks);
 	pthread_mutex_destroy(&self->wlock);
 	free(self);
+}
+
+bool trace_file_complete(const struct trace_file *f)
+{
+	return f->has_end && !f->stopped && !f->events_skipped && !f->blocks_rejected &&
+	       !f->blocks_missing && !f->end_mismatch;
 }
 
 size_t trace_reader_file_count(const trace_reader *self)
@@ -360,7 +367,8 @@ static struct tfile *file_new(const char *path)
 	t->pub.path = strdup(path);
 	t->pub.tids = u64map_new();
 	t->pub.slots = u64map_new();
-	if (!t->pub.path || !t->pub.tids || !t->pub.slots) {
+	t->pub.seqs = u64map_new();
+	if (!t->pub.path || !t->pub.tids || !t->pub.slots || !t->pub.seqs) {
 		file_free(t);
 		return NULL;
 	}
@@ -799,6 +807,13 @@ static void thread_block(trace_reader *self, struct trace_file *f, int32_t tid,
 		if (!thread_start(f, tid, r->slot, &i))
 			return;
 		struct trace_thread *t = &f->threads[i];
+		/* the writer numbers a thread's blocks afresh after each start
+		 * record */
+		for (uint64_t nested = 0; nested < 2; nested++) {
+			uint64_t *seq = u64map_get(f->seqs, (uint64_t)i * 2 + nested);
+			if (seq)
+				*seq = 0;
+		}
 		if (!t->started) {
 			t->started = true;
 			t->start_ns = r->time_ns;
@@ -823,6 +838,44 @@ static void thread_block(trace_reader *self, struct trace_file *f, int32_t tid,
 	note_time(f, r->time_ns);
 }
 
+/*
+ * A numbered block (MT_EVENTS_SEQ) against the numbers of its stream so
+ * far: the next one is read; one further on is read, the blocks between
+ * said to be missing; one already passed (a copy, or a block moved after
+ * a later one) is not read, so that the figures are those of the blocks
+ * in their order.  off: of the payload.
+ */
+static bool in_sequence(trace_reader *self, struct trace_file *f, uint32_t th, int32_t tid,
+			uint64_t off, const struct mt_tb_events *e)
+{
+	bool nested = (e->flags & MT_EVENTS_NESTED) != 0;
+	uint64_t *next = u64map_put(f->seqs, (uint64_t)th * 2 + nested, NULL);
+	if (!next)
+		return true;
+	uint32_t got = (e->flags >> MT_EVENTS_SEQ_SHIFT) & MT_EVENTS_SEQ_MASK;
+	uint32_t want = (uint32_t)*next & MT_EVENTS_SEQ_MASK;
+	uint32_t ahead = (got - want) & MT_EVENTS_SEQ_MASK;
+	unsigned long long at = (unsigned long long)(off - sizeof(struct mt_trace_block));
+	const char *which = nested ? "signal-handler events" : "events";
+	if (ahead == 0) {
+		*next = want + 1;
+		return true;
+	}
+	if (ahead < MT_EVENTS_SEQ_MASK / 2) {
+		warn(self, "%s: event block at offset %llu (tid %d): number %u of the thread's %s, "
+		     "%u expected: %u block%s before it missing", f->path, at, tid, got, which, want,
+		     ahead, ahead == 1 ? "" : "s");
+		f->blocks_missing += ahead;
+		*next = (uint64_t)got + 1;
+		return true;
+	}
+	warn(self, "%s: event block at offset %llu (tid %d): number %u of the thread's %s "
+	     "again or out of order (%u expected): a copy or a moved block, its %u events not read",
+	     f->path, at, tid, got, which, want, e->count);
+	f->blocks_rejected++;
+	return false;
+}
+
 static void events_block(trace_reader *self, struct trace_file *f, int32_t tid, uint64_t off,
 			 const unsigned char *p, uint32_t size)
 {
@@ -830,6 +883,8 @@ static void events_block(trace_reader *self, struct trace_file *f, int32_t tid, 
 	memcpy(&e, p, sizeof(e));
 	uint32_t th;
 	if (!thread_of(f, tid, &th))
+		return;
+	if ((e.flags & MT_EVENTS_SEQ) && !in_sequence(self, f, th, tid, off, &e))
 		return;
 	if (f->nev == f->ev_cap) {
 		size_t cap = f->ev_cap ? f->ev_cap * 2 : 64;
@@ -1111,6 +1166,13 @@ static void scan_file(trace_reader *self, struct tfile *tf, const struct trace_v
 	}
 done:
 	f->read_end = off;
+	/* Undamaged, ended: the end record's count must be the blocks'. */
+	if (f->has_end && !f->stopped && f->end.events != f->events_declared) {
+		warn(self, "%s: the end record counts %llu events written, its event blocks %llu: "
+		     "blocks are missing or copied (the report counts the blocks read)", f->path,
+		     (unsigned long long)f->end.events, (unsigned long long)f->events_declared);
+		f->end_mismatch = true;
+	}
 	/* The window is pass 1's only. */
 	free(tf->src.win);
 	tf->src.win = NULL;

@@ -80,6 +80,10 @@ struct trace_file {
 	uint64_t events_declared;    /* the event blocks' counts */
 	uint64_t event_bytes;        /* payload bytes of the event blocks */
 	uint64_t events_skipped;     /* declared but not decodable */
+	uint64_t blocks_rejected;    /* event blocks out of their stream's sequence
+				      * (copies, moved ones): not read */
+	uint64_t blocks_missing;     /* gaps in the streams' block numbers */
+	bool end_mismatch;           /* the end record's count is not the blocks' */
 	bool has_end;
 	struct mt_tb_end end;
 	bool has_session;
@@ -93,11 +97,17 @@ struct trace_file {
 	struct trace_thread *threads;
 	size_t nthreads, threads_cap;
 
-	/* private: the event-block index and the tid -> thread map */
+	/* private: the event-block index, the tid -> thread map, the
+	 * streams' next block numbers */
 	struct trace_block_ref *ev;
 	size_t nev, ev_cap;
-	struct u64map *tids, *slots;
+	struct u64map *tids, *slots, *seqs;
 };
+
+/* Every event the process wrote was read: it has its end record, no
+ * damage stopped the reading, every block decoded and fits its stream's
+ * sequence, and the end record's count is the blocks'. */
+bool trace_file_complete(const struct trace_file *f);
 
 /* What the visitor is told during trace_reader_scan (every member may be
  * NULL).  Payloads are validated: sizes fit, strings are terminated. */

@@ -1153,6 +1153,136 @@ static void test_report_reordered_reuse(void **state)
 	report_free(rep);
 }
 
+/* ------------------------------------------------------- block sequence */
+
+enum mutation { M_NONE, M_COPY, M_DROP, M_SWAP, M_COPY_OTHER, M_COPY_UNNUMBERED };
+
+/* Thread 10: four numbered blocks of 3 allocations and one block of its
+ * signal handler's (2 allocations); thread 11: two blocks of 3; the end
+ * record counts the 20 events.  mutation: what happens to the blocks on
+ * their way to the file, each still passing its check. */
+static void sequenced_file(struct tb *t, enum mutation m)
+{
+	header(t, 9, 1, MT_TRACE_VERSION);
+	clock_rec(t, 0, T0_NS, 1000000000);
+	thread_rec(t, 10, MT_THREAD_START, 0, "main", T0_NS, 0);
+	thread_rec(t, 11, MT_THREAD_START, 1, "worker", T0_NS, 0);
+	struct evw *w = calloc(1, sizeof(*w));
+	assert_non_null(w);
+	struct tb blk[4] = { 0 };
+	for (uint32_t k = 0; k < 4; k++) {
+		for (uint64_t i = 0; i < 3; i++)
+			ev(w, MT_EV_ALLOC, 0x100000 * (k + 1) + 0x40 * i, 0, 24, 24, 0, 0, 0,
+			   100 * k + i);
+		if (m == M_COPY_UNNUMBERED)
+			flush(&blk[k], 10, w, 0);
+		else
+			flush_numbered(&blk[k], 10, w, 0, k);
+	}
+	static const uint32_t orders[][5] = {
+		[M_NONE] = { 0, 1, 2, 3, 9 }, [M_COPY] = { 0, 1, 1, 2, 3 },
+		[M_DROP] = { 0, 1, 3, 9, 9 }, [M_SWAP] = { 0, 2, 1, 3, 9 },
+		[M_COPY_OTHER] = { 0, 1, 2, 3, 9 }, [M_COPY_UNNUMBERED] = { 0, 1, 2, 2, 3 },
+	};
+	struct tb other = { 0 };
+	for (uint32_t k = 0; k < 2; k++) {
+		for (uint64_t i = 0; i < 3; i++)
+			ev(w, MT_EV_ALLOC, 0x900000 + 0x1000 * k + 0x40 * i, 0, 40, 40, 0, 0, 0,
+			   50 + 100 * k + i);
+		flush_numbered(k == 0 ? &other : t, 11, w, 0, k);
+		if (k == 0)
+			put(t, other.b, other.n);
+	}
+	ev(w, MT_EV_ALLOC, 0x700000, 0, 8, 24, 0, 0, 0, 150);
+	ev(w, MT_EV_ALLOC, 0x700040, 0, 8, 24, 0, 0, 0, 151);
+	flush_numbered(t, 10, w, MT_EVENTS_NESTED, 0);
+	for (int i = 0; i < 5; i++)
+		if (orders[m][i] < 4)
+			put(t, blk[orders[m][i]].b, blk[orders[m][i]].n);
+	if (m == M_COPY_OTHER)
+		put(t, other.b, other.n);
+	struct mt_tb_end e = { T0_NS + 1000, 20, 0 };
+	block(t, MT_TB_END, 0, &e, sizeof(e), NULL, 0);
+	for (int k = 0; k < 4; k++)
+		free(blk[k].b);
+	free(other.b);
+	free(w);
+}
+
+static size_t warnings_with(trace_reader *r, const char *what)
+{
+	size_t n, k = 0;
+	const char *const *w = trace_reader_warnings(r, &n, NULL);
+	for (size_t i = 0; i < n; i++)
+		k += strstr(w[i], "trace.9.mtt") && strstr(w[i], what);
+	return k;
+}
+
+static void test_block_sequence(void **state)
+{
+	(void)state;
+	static const struct {
+		enum mutation m;
+		uint64_t events, rejected, missing;
+		bool end_mismatch;
+		size_t warnings;
+	} cases[] = {
+		{ M_NONE, 20, 0, 0, false, 0 },
+		{ M_COPY, 20, 1, 0, false, 1 },
+		{ M_DROP, 17, 0, 1, true, 2 },
+		{ M_SWAP, 17, 1, 1, true, 3 },
+		{ M_COPY_OTHER, 20, 1, 0, false, 1 },
+		{ M_COPY_UNNUMBERED, 23, 0, 0, true, 1 },
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct tb t = { 0 };
+		sequenced_file(&t, cases[c].m);
+		struct seen s;
+		char err[256];
+		trace_reader *r = read_buf("trace.9.mtt", t.b, t.n, &s, err, sizeof(err));
+		assert_non_null(r);
+		const struct trace_file *f = trace_reader_file(r, 0);
+		size_t nw;
+		trace_reader_warnings(r, &nw, NULL);
+		assert_int_equal(nw, cases[c].warnings);
+		assert_int_equal(s.nwarnings, cases[c].warnings);
+		assert_int_equal(f->events, cases[c].events);
+		assert_int_equal(f->blocks_rejected, cases[c].rejected);
+		assert_int_equal(f->blocks_missing, cases[c].missing);
+		assert_int_equal(f->end_mismatch, cases[c].end_mismatch);
+		assert_int_equal(trace_file_complete(f), cases[c].m == M_NONE);
+		assert_int_equal(warnings_with(r, "again or out of order"), cases[c].rejected);
+		assert_int_equal(warnings_with(r, "before it missing"), cases[c].missing);
+		assert_int_equal(warnings_with(r, "the end record counts 20 events"),
+				 cases[c].end_mismatch);
+		/* no event twice: every allocation's address is new */
+		for (size_t i = 0; i < s.nev && i < MAX_EVENTS; i++)
+			for (size_t k = 0; k < i; k++)
+				assert_true(cases[c].m == M_COPY_UNNUMBERED ||
+					    s.ev[i].ptr != s.ev[k].ptr);
+		trace_reader_free(r);
+
+		/* the report counts the blocks that fit, and says it is not complete */
+		report *rep = report_new();
+		assert_int_equal(report_load_buffer(rep, t.b, t.n, 1.0, err, sizeof(err)), 0);
+		assert_int_equal(report_session(rep)->totals.allocs, cases[c].events);
+		char *json = NULL;
+		size_t jlen = 0;
+		FILE *out = open_memstream(&json, &jlen);
+		assert_non_null(out);
+		report_write_json(rep, out);
+		fclose(out);
+		const char *cp = strstr(json, "\"complete\":");
+		assert_non_null(cp);
+		cp += strlen("\"complete\":");
+		cp += strspn(cp, " ");
+		assert_int_equal(strncmp(cp, "true", 4) == 0, cases[c].m == M_NONE);
+		free(json);
+		report_free(rep);
+		free(t.b);
+	}
+}
+
 /* ---------------------------------------------------------------- u64map */
 
 static void test_u64map(void **state)
@@ -1194,6 +1324,7 @@ int main(void)
 		cmocka_unit_test(test_check_v2),
 		cmocka_unit_test(test_varint_wide),
 		cmocka_unit_test(test_version1_file),
+		cmocka_unit_test(test_block_sequence),
 		cmocka_unit_test(test_u64map),
 		cmocka_unit_test_setup_teardown(test_directories, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_report_counts, setup_dir, teardown_dir),

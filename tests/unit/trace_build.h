@@ -90,4 +90,12 @@ static inline void flush(struct tb *t, int32_t tid, struct evw *w, uint32_t flag
 	memset(&w->st, 0, sizeof(w->st));
 }
 
+/* flush, the block numbered n in its stream as the collector numbers it
+ * (MT_EVENTS_SEQ). */
+static inline void flush_numbered(struct tb *t, int32_t tid, struct evw *w, uint32_t flags,
+				  uint32_t n)
+{
+	flush(t, tid, w, flags | MT_EVENTS_SEQ | (n & MT_EVENTS_SEQ_MASK) << MT_EVENTS_SEQ_SHIFT);
+}
+
 #endif
