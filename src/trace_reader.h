@@ -9,8 +9,10 @@
  * pairs, the end and session records), hands stacks, modules and metrics
  * to the visitor, and indexes the event blocks.  trace_reader_events()
  * then decodes the event blocks of one process and merges its threads'
- * streams by time stamp, so the visitor sees the process's calls in the
- * order they happened (as far as the time-stamp counter tells).
+ * streams by time stamp and, where the clocks cannot tell, by cause (a
+ * free after the allocation of its block, an allocation after the free of
+ * its address's previous block), so the visitor sees the process's calls
+ * in an order they could have happened in.
  *
  * Damage never crashes the reader nor makes it loop: every loop is bounded
  * by the bytes it has.  A file that is not a trace (bad magic) or of

@@ -377,6 +377,11 @@ struct order_check {
 	uint64_t n, last_ticks, per_thread[2], bad, reallocs;
 };
 
+/* Thread th's blocks, apart: no address is allocated twice (the replay's
+ * causal order would make the second wait for a free).  Thread b's
+ * reallocs move a's block of the tick before to where b's would be. */
+#define LARGE_BASE(th) (0x10000ull + (uint64_t)(th) * 0x40000000ull)
+
 /* Every field arrives, whichever way the event crossed between the
  * reader's threads (plain ALLOCs as short records, sampled REALLOCs whole). */
 static void on_ordered(void *ctx, const struct trace_file *f, const struct trace_event *e)
@@ -384,11 +389,11 @@ static void on_ordered(void *ctx, const struct trace_file *f, const struct trace
 	struct order_check *o = ctx;
 	uint64_t k = (e->ticks - 10 - e->thread) / 2;
 	if (e->ticks < o->last_ticks || e->thread > 1 || e->size != e->ticks % 1000 + 1 ||
-	    e->ptr != 0x10000 + 64 * k)
+	    e->ptr != LARGE_BASE(e->op == MT_EV_REALLOC ? 0 : e->thread) + 64 * k)
 		o->bad++;
 	if (e->op == MT_EV_REALLOC) {
 		o->reallocs++;
-		if (e->new_ptr != e->ptr + 0x100 || e->usable != e->size + 8 ||
+		if (e->new_ptr != LARGE_BASE(1) + 64 * k || e->usable != e->size + 8 ||
 		    e->old_usable != 16 || e->stack_id != 7 || e->weight != 3 * MT_WEIGHT_ONE ||
 		    !(e->flags & MT_EVF_SAMPLED))
 			o->bad++;
@@ -419,10 +424,11 @@ static void test_large_file_merged(void **state)
 			if (w[th]->st.used > MT_TBUF_SIZE - MT_EVENT_MAX)
 				flush(&t, 60 + th, w[th], 0);
 			if (th == 1 && k % 1000 == 0)
-				ev(w[th], MT_EV_REALLOC, 0x10000 + 64 * k, 0x10000 + 64 * k + 0x100,
+				ev(w[th], MT_EV_REALLOC, LARGE_BASE(0) + 64 * k,
+				   LARGE_BASE(1) + 64 * k,
 				   now % 1000 + 1, now % 1000 + 9, 16, 7, 3 * MT_WEIGHT_ONE, now);
 			else
-				ev(w[th], MT_EV_ALLOC, 0x10000 + 64 * k, 0, now % 1000 + 1, 32, 0, 0,
+				ev(w[th], MT_EV_ALLOC, LARGE_BASE(th) + 64 * k, 0, now % 1000 + 1, 32, 0, 0,
 				   0, now);
 		}
 	}
@@ -1283,6 +1289,101 @@ static void test_block_sequence(void **state)
 	}
 }
 
+/* ------------------------------------------------------- causal order */
+
+/* Frees made by another thread than the allocation, stamped earlier than
+ * it (a clock page that lags the clock another thread read), the address
+ * used again: the replay puts every free after its allocation and every
+ * allocation after the free of its address's previous block. */
+static void test_causal_order(void **state)
+{
+	(void)state;
+	clear_dir();
+	struct tb t = { 0 };
+	header(&t, 70, 1, MT_TRACE_VERSION);
+	clock_rec(&t, 0, T0_NS, 1000000000);
+	thread_rec(&t, 70, MT_THREAD_START, 0, "producer", T0_NS, 0);
+	thread_rec(&t, 71, MT_THREAD_START, 1, "consumer", T0_NS, 0);
+	struct evw *w = calloc(1, sizeof(*w));
+	assert_non_null(w);
+	/* in truth: a allocs P, b frees it, a allocs P again, b frees it, a
+	 * allocs R (leaked); b also frees Q, allocated before the trace */
+	ev(w, MT_EV_ALLOC, 0xa000, 0, 24, 24, 0, 0, 0, 200);
+	ev(w, MT_EV_ALLOC, 0xa000, 0, 24, 24, 0, 0, 0, 200);
+	ev(w, MT_EV_ALLOC, 0xb000, 0, 40, 40, 0, 0, 0, 200);
+	flush_numbered(&t, 70, w, 0, 0);
+	ev(w, MT_EV_FREE, 0x5000, 0, 0, 56, 0, 0, 0, 50);
+	ev(w, MT_EV_FREE, 0xa000, 0, 0, 24, 0, 0, 0, 100);
+	ev(w, MT_EV_FREE, 0xa000, 0, 0, 24, 0, 0, 0, 100);
+	flush_numbered(&t, 71, w, 0, 0);
+	free(w);
+	write_file("trace.70.mtt", t.b, t.n);
+	free(t.b);
+	report *rep = report_new();
+	char err[512];
+	assert_int_equal(report_load(rep, tmpdir, 1.0, err, sizeof(err)), 0);
+	struct report_figures fg;
+	assert_true(report_figures(rep, &fg));
+	assert_int_equal(fg.unknown_frees, 1);          /* Q alone */
+	assert_int_equal(fg.leaked_blocks, 1);          /* R */
+	assert_int_equal(fg.leaked_bytes, 40);
+	/* Q's free, unknown, waits until nothing else can go: P's first
+	 * block is the peak, R comes after Q's 56 bytes went */
+	assert_int_equal(fg.peak_live_bytes, 24);
+	report_free(rep);
+}
+
+/* The same on a trace large enough to be merged in the reader's second
+ * thread: three blocks live at most, each freed by the other thread, every
+ * address used again as soon as it is freed; two leaked.  The times are
+ * a coarse clock's, 4 ms ticks of 1000 events, and the consumer's lag:
+ * its first frees of a tick are stamped with the tick before, earlier
+ * than the allocations they free. */
+static void test_causal_order_piped(void **state)
+{
+	(void)state;
+	clear_dir();
+	struct tb t = { 0 };
+	header(&t, 80, 1, MT_TRACE_VERSION);
+	clock_rec(&t, 0, T0_NS, 1000000000);
+	thread_rec(&t, 80, MT_THREAD_START, 0, "producer", T0_NS, 0);
+	thread_rec(&t, 81, MT_THREAD_START, 1, "consumer", T0_NS, 0);
+	struct evw *w[2] = { calloc(1, sizeof(struct evw)), calloc(1, sizeof(struct evw)) };
+	assert_non_null(w[0]);
+	assert_non_null(w[1]);
+	const uint64_t n = 150000;
+	uint32_t seq[2] = { 0, 0 };
+	for (uint64_t k = 0; k < n; k++) {
+		for (int th = 0; th < 2; th++)
+			if (w[th]->st.used > MT_TBUF_SIZE - MT_EVENT_MAX) {
+				flush_numbered(&t, 80 + th, w[th], 0, seq[th]);
+				seq[th]++;
+			}
+		/* block k at the address block k - 3 had, freed just before */
+		ev(w[0], MT_EV_ALLOC, 0x100000 + 64 * (k % 3), 0, 24, 24, 0, 0, 0,
+		   4000000 * (k / 1000));
+		if (k >= 2)
+			ev(w[1], MT_EV_FREE, 0x100000 + 64 * ((k - 2) % 3), 0, 0, 24, 0, 0, 0,
+			   4000000 * (k < 5 ? 0 : (k - 5) / 1000));
+	}
+	flush_numbered(&t, 80, w[0], 0, seq[0]);
+	flush_numbered(&t, 81, w[1], 0, seq[1]);
+	free(w[0]);
+	free(w[1]);
+	write_file("trace.80.mtt", t.b, t.n);
+	free(t.b);
+	report *rep = report_new();
+	char err[512];
+	assert_int_equal(report_load(rep, tmpdir, 1.0, err, sizeof(err)), 0);
+	struct report_figures fg;
+	assert_true(report_figures(rep, &fg));
+	assert_int_equal(fg.unknown_frees, 0);
+	assert_int_equal(fg.leaked_blocks, 2);          /* the last two */
+	assert_int_equal(fg.peak_live_bytes, 3 * 24);
+	assert_int_equal(report_session(rep)->totals.allocs, n);
+	report_free(rep);
+}
+
 /* ---------------------------------------------------------------- u64map */
 
 static void test_u64map(void **state)
@@ -1329,6 +1430,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_directories, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_report_counts, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_report_reordered_reuse, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_causal_order, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_causal_order_piped, setup_dir, teardown_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
