@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,17 +308,43 @@ static void unlock_buf(struct mt_tbuf *tb)
 	__atomic_store_n(&tb->lock, 0, __ATOMIC_RELEASE);
 }
 
+/*
+ * The process-end flush takes each buffer's lock.  Another thread holding
+ * it is writing a block out: waiting for it keeps that block, and its
+ * events in the end record's count, before the end record.  The calling
+ * thread holding it is interrupted in its own flush (a signal handler
+ * ending the process): that buffer is skipped.  The wait is bounded so
+ * that nothing can hang the host.
+ */
+static bool lock_buf_for_stop(struct mt_tbuf *tb, int self_tid)
+{
+	for (unsigned tries = 0; tries < 100000; tries++) {
+		if (!__atomic_exchange_n(&tb->lock, 1, __ATOMIC_ACQUIRE))
+			return true;
+		if (tb->tid == self_tid)
+			return false;
+		sched_yield();
+	}
+	return false;
+}
+
+/* Called with tb->lock held: the block numbers and the end record's count
+ * move with the blocks written. */
 static void write_stream(struct mt_tbuf *tb, struct mt_tstream *st, const unsigned char *data,
 			 uint32_t used, uint32_t flags)
 {
 	if (used == 0)
 		return;
-	struct mt_tb_events e = { .base_ticks = st->base_ticks, .count = st->count,
-				  .flags = flags };
+	/* once: at the process-end flush the owner may still be appending */
+	uint32_t count = st->count;
+	uint32_t *seq = (flags & MT_EVENTS_NESTED) ? &tb->seq_nested : &tb->seq_main;
+	flags |= MT_EVENTS_SEQ | (*seq & MT_EVENTS_SEQ_MASK) << MT_EVENTS_SEQ_SHIFT;
+	(*seq)++;
+	struct mt_tb_events e = { .base_ticks = st->base_ticks, .count = count, .flags = flags };
 	if (write_block(MT_TB_EVENTS, tb->tid, &e, sizeof(e), data, used) == 0)
-		__atomic_fetch_add(&events_written, st->count, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&events_written, count, __ATOMIC_RELAXED);
 	else
-		__atomic_fetch_add(&events_lost, st->count, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&events_lost, count, __ATOMIC_RELAXED);
 }
 
 /* Owner side; the caller holds tb->busy, so nothing appends meanwhile. */
@@ -409,9 +436,10 @@ static int stop_locked(void)
 	/* Threads still running: what they have appended so far goes out;
 	 * what they append after this is not written (their buffers are
 	 * closed until they take a new one at the next start). */
+	int self_tid = (int)syscall(SYS_gettid);
 	for (uint32_t i = 0; i < MT_MAX_SLOTS; i++) {
 		struct mt_tbuf *tb = __atomic_load_n(&all_bufs[i], __ATOMIC_ACQUIRE);
-		if (!tb || __atomic_exchange_n(&tb->lock, 1, __ATOMIC_ACQUIRE))
+		if (!tb || !lock_buf_for_stop(tb, self_tid))
 			continue;
 		uint32_t nused = __atomic_load_n(&tb->nested.used, __ATOMIC_ACQUIRE);
 		uint32_t used = __atomic_load_n(&tb->main.used, __ATOMIC_ACQUIRE);

@@ -42,6 +42,7 @@ struct mt_tbuf {
 	int lock;                   /* held while writing out */
 	int closed;                 /* written out at process end: no more */
 	uint32_t clock_left;        /* events before the next check of the clock page */
+	uint32_t seq_main, seq_nested;  /* the streams' next block numbers (MT_EVENTS_SEQ) */
 	struct mt_tbuf *next_free;
 	struct mt_tstream main, nested;
 	unsigned char nbuf[MT_TBUF_NESTED];

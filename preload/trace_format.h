@@ -99,6 +99,14 @@ struct mt_tb_thread {
 };
 
 #define MT_EVENTS_NESTED 0x1u   /* made by a signal handler interrupting the thread */
+/* Bits 8-31 of flags hold the block's number in its stream (its thread's
+ * main or nested events), from 0 at the thread's start record, modulo
+ * 2^24: a reader tells a block copied, lost or moved.  Writers since the
+ * flag's introduction set it; a reader checks the numbers only of blocks
+ * that have it (older files: the end record's count only). */
+#define MT_EVENTS_SEQ    0x2u
+#define MT_EVENTS_SEQ_SHIFT 8
+#define MT_EVENTS_SEQ_MASK  0xffffffu
 
 struct mt_tb_events {
 	uint64_t base_ticks;
@@ -136,7 +144,8 @@ struct mt_tb_metrics {
 
 struct mt_tb_end {
 	uint64_t realtime_ns;
-	uint64_t events;            /* events this process wrote */
+	uint64_t events;            /* events this process wrote: the sum of its
+				     * event blocks' counts */
 	uint64_t lost;              /* events it could not record */
 };
 

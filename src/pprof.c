@@ -44,7 +44,9 @@ struct pb {
 
 static void pb_put(struct pb *p, const void *d, size_t n)
 {
-	if (p->oom)
+	/* nothing to add: an empty message's bytes may be NULL, which
+	 * memcpy must not be given even for no bytes */
+	if (p->oom || n == 0)
 		return;
 	if (p->n + n > p->cap) {
 		size_t cap = p->cap ? p->cap : 4096;

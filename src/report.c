@@ -1621,7 +1621,7 @@ static void json_file_state(struct json *j, const struct trace_file *f)
 	json_string(j, f->name);
 	key_u(j, "events", f->events);
 	json_key(j, "complete");
-	json_bool(j, f->has_end && !f->stopped && !f->events_skipped);
+	json_bool(j, trace_file_complete(f));
 	json_key(j, "events_lost");
 	if (f->has_end)
 		json_uint(j, f->end.lost);
@@ -1866,8 +1866,10 @@ static void text_trace(FILE *f, const struct report *self)
 			tf->hdr.pid, self->have_main && i == self->main ? " [reported above]" : "",
 			tf->hdr.ppid, exe, format_count(a, sizeof(a), (double)tf->events),
 			format_count(b, sizeof(b), (double)allocs),
-			tf->has_end ? "complete" : "no end record (killed, or still running): "
-						   "events its threads had not written out are missing");
+			trace_file_complete(tf) ? "complete"
+			: tf->has_end ? "incomplete (see the warnings)"
+				      : "no end record (killed, or still running): "
+					"events its threads had not written out are missing");
 		if (tf->has_end && tf->end.lost)
 			fprintf(f, ", %llu events not recorded", (unsigned long long)tf->end.lost);
 		if (p->unmatched_frees)

@@ -203,6 +203,7 @@ static void file_free(struct tfile *t)
 	free(t->pub.ev);
 	u64map_free(t->pub.tids);
 	u64map_free(t->pub.slots);
+	u64map_free(t->pub.seqs);
 	free(t);
 }
 
@@ -218,6 +219,12 @@ void trace_reader_free(trace_reader *self)
 	free(self->clocks);
 	pthread_mutex_destroy(&self->wlock);
 	free(self);
+}
+
+bool trace_file_complete(const struct trace_file *f)
+{
+	return f->has_end && !f->stopped && !f->events_skipped && !f->blocks_rejected &&
+	       !f->blocks_missing && !f->end_mismatch;
 }
 
 size_t trace_reader_file_count(const trace_reader *self)
@@ -360,7 +367,8 @@ static struct tfile *file_new(const char *path)
 	t->pub.path = strdup(path);
 	t->pub.tids = u64map_new();
 	t->pub.slots = u64map_new();
-	if (!t->pub.path || !t->pub.tids || !t->pub.slots) {
+	t->pub.seqs = u64map_new();
+	if (!t->pub.path || !t->pub.tids || !t->pub.slots || !t->pub.seqs) {
 		file_free(t);
 		return NULL;
 	}
@@ -664,6 +672,16 @@ static uint64_t convert(const struct clockpt *c, size_t n, uint64_t hz, size_t *
 	return c[i].ns;
 }
 
+/* The time of ticks, for a run of events: most share their tick with the
+ * previous one (the coarse clock, clock.h). */
+struct tcache {
+	uint64_t ticks, ns;
+	size_t seg;
+	bool valid;
+};
+
+static inline uint64_t clock_cached(const trace_reader *self, struct tcache *c, uint64_t t);
+
 /* convert() for the event path: the segment of the previous event first. */
 static inline uint64_t clock_fast(const trace_reader *self, size_t *seg, uint64_t t)
 {
@@ -675,6 +693,16 @@ static inline uint64_t clock_fast(const trace_reader *self, size_t *seg, uint64_
 		return d > UINT64_MAX - c[i].ns ? UINT64_MAX : c[i].ns + d;
 	}
 	return convert(c, self->nclocks, self->hz, seg, t);
+}
+
+static inline uint64_t clock_cached(const trace_reader *self, struct tcache *c, uint64_t t)
+{
+	if (!c->valid || c->ticks != t) {
+		c->ns = clock_fast(self, &c->seg, t);
+		c->ticks = t;
+		c->valid = true;
+	}
+	return c->ns;
 }
 
 uint64_t trace_reader_time_ns(const trace_reader *self, uint64_t ticks)
@@ -799,6 +827,13 @@ static void thread_block(trace_reader *self, struct trace_file *f, int32_t tid,
 		if (!thread_start(f, tid, r->slot, &i))
 			return;
 		struct trace_thread *t = &f->threads[i];
+		/* the writer numbers a thread's blocks afresh after each start
+		 * record */
+		for (uint64_t nested = 0; nested < 2; nested++) {
+			uint64_t *seq = u64map_get(f->seqs, (uint64_t)i * 2 + nested);
+			if (seq)
+				*seq = 0;
+		}
 		if (!t->started) {
 			t->started = true;
 			t->start_ns = r->time_ns;
@@ -823,6 +858,44 @@ static void thread_block(trace_reader *self, struct trace_file *f, int32_t tid,
 	note_time(f, r->time_ns);
 }
 
+/*
+ * A numbered block (MT_EVENTS_SEQ) against the numbers of its stream so
+ * far: the next one is read; one further on is read, the blocks between
+ * said to be missing; one already passed (a copy, or a block moved after
+ * a later one) is not read, so that the figures are those of the blocks
+ * in their order.  off: of the payload.
+ */
+static bool in_sequence(trace_reader *self, struct trace_file *f, uint32_t th, int32_t tid,
+			uint64_t off, const struct mt_tb_events *e)
+{
+	bool nested = (e->flags & MT_EVENTS_NESTED) != 0;
+	uint64_t *next = u64map_put(f->seqs, (uint64_t)th * 2 + nested, NULL);
+	if (!next)
+		return true;
+	uint32_t got = (e->flags >> MT_EVENTS_SEQ_SHIFT) & MT_EVENTS_SEQ_MASK;
+	uint32_t want = (uint32_t)*next & MT_EVENTS_SEQ_MASK;
+	uint32_t ahead = (got - want) & MT_EVENTS_SEQ_MASK;
+	unsigned long long at = (unsigned long long)(off - sizeof(struct mt_trace_block));
+	const char *which = nested ? "signal-handler events" : "events";
+	if (ahead == 0) {
+		*next = want + 1;
+		return true;
+	}
+	if (ahead < MT_EVENTS_SEQ_MASK / 2) {
+		warn(self, "%s: event block at offset %llu (tid %d): number %u of the thread's %s, "
+		     "%u expected: %u block%s before it missing", f->path, at, tid, got, which, want,
+		     ahead, ahead == 1 ? "" : "s");
+		f->blocks_missing += ahead;
+		*next = (uint64_t)got + 1;
+		return true;
+	}
+	warn(self, "%s: event block at offset %llu (tid %d): number %u of the thread's %s "
+	     "again or out of order (%u expected): a copy or a moved block, its %u events not read",
+	     f->path, at, tid, got, which, want, e->count);
+	f->blocks_rejected++;
+	return false;
+}
+
 static void events_block(trace_reader *self, struct trace_file *f, int32_t tid, uint64_t off,
 			 const unsigned char *p, uint32_t size)
 {
@@ -830,6 +903,8 @@ static void events_block(trace_reader *self, struct trace_file *f, int32_t tid, 
 	memcpy(&e, p, sizeof(e));
 	uint32_t th;
 	if (!thread_of(f, tid, &th))
+		return;
+	if ((e.flags & MT_EVENTS_SEQ) && !in_sequence(self, f, th, tid, off, &e))
 		return;
 	if (f->nev == f->ev_cap) {
 		size_t cap = f->ev_cap ? f->ev_cap * 2 : 64;
@@ -1111,6 +1186,13 @@ static void scan_file(trace_reader *self, struct tfile *tf, const struct trace_v
 	}
 done:
 	f->read_end = off;
+	/* Undamaged, ended: the end record's count must be the blocks'. */
+	if (f->has_end && !f->stopped && f->end.events != f->events_declared) {
+		warn(self, "%s: the end record counts %llu events written, its event blocks %llu: "
+		     "blocks are missing or copied (the report counts the blocks read)", f->path,
+		     (unsigned long long)f->end.events, (unsigned long long)f->events_declared);
+		f->end_mismatch = true;
+	}
 	/* The window is pass 1's only. */
 	free(tf->src.win);
 	tf->src.win = NULL;
@@ -1154,12 +1236,109 @@ struct cursor {
 	struct mt_ucache uc;          /* version 3: the block's allocations */
 };
 
+/*
+ * The blocks live in the replay so far, by address: what orders a free
+ * after the allocation it frees (see merge_events).  Open addressing,
+ * linear probing, deletion by moving entries back; 0 marks an empty cell
+ * (address 0 is never tracked).
+ */
+struct liveset {
+	uint64_t *k;
+	size_t mask, n;               /* mask: cells - 1 */
+	size_t limit;                 /* n that makes it grow: half the cells */
+	unsigned shift;               /* 64 - log2(cells) */
+	bool oom;                     /* it could not grow: tracking stopped */
+};
+
+/* Fibonacci hashing: the top bits of the product depend on every bit of
+ * the address, the always-zero low ones included. */
+static inline size_t live_slot(const struct liveset *l, uint64_t p)
+{
+	return (size_t)((p * 0x9E3779B97F4A7C15ull) >> l->shift);
+}
+
+static bool live_grow(struct liveset *l)
+{
+	size_t cells = l->k ? (l->mask + 1) * 2 : 1024;
+	uint64_t *k = calloc(cells, sizeof(*k));
+	if (!k) {
+		l->oom = true;
+		return false;
+	}
+	struct liveset g = { k, cells - 1, l->n, cells / 2,
+			     (unsigned)(64 - __builtin_ctzll(cells)), false };
+	for (size_t i = 0; l->k && i <= l->mask; i++) {
+		if (!l->k[i])
+			continue;
+		size_t j = live_slot(&g, l->k[i]);
+		while (k[j])
+			j = (j + 1) & g.mask;
+		k[j] = l->k[i];
+	}
+	free(l->k);
+	*l = g;
+	return true;
+}
+
+static inline bool live_has(const struct liveset *l, uint64_t p)
+{
+	if (!l->k)
+		return false;
+	for (size_t i = live_slot(l, p);; i = (i + 1) & l->mask) {
+		if (l->k[i] == p)
+			return true;
+		if (!l->k[i])
+			return false;
+	}
+}
+
+/* Adds p: false if it was there already. */
+static inline bool live_add(struct liveset *l, uint64_t p)
+{
+	if (l->n >= l->limit && !live_grow(l))
+		return true;
+	size_t i = live_slot(l, p);
+	for (; l->k[i]; i = (i + 1) & l->mask)
+		if (l->k[i] == p)
+			return false;
+	l->k[i] = p;
+	l->n++;
+	return true;
+}
+
+/* Removes p: false if it was not there. */
+static inline bool live_remove(struct liveset *l, uint64_t p)
+{
+	if (!l->k)
+		return false;
+	size_t i = live_slot(l, p);
+	for (; l->k[i] != p; i = (i + 1) & l->mask)
+		if (!l->k[i])
+			return false;
+	/* move back the entries after it that probed past i */
+	for (size_t j = (i + 1) & l->mask; l->k[j]; j = (j + 1) & l->mask) {
+		size_t home = live_slot(l, l->k[j]);
+		if (((j - home) & l->mask) >= ((j - i) & l->mask)) {
+			l->k[i] = l->k[j];
+			i = j;
+		}
+	}
+	l->k[i] = 0;
+	l->n--;
+	return true;
+}
+
 struct merge {
 	trace_reader *r;
 	struct tfile *tf;
 	const struct trace_visitor *v;
 	struct cursor **heap;         /* the streams with events left, earliest first */
 	size_t n;
+	/* streams whose next event waits for another stream's (merge_events) */
+	struct cursor **blocked;
+	size_t nblocked;
+	uint64_t window;              /* ticks a stream waits at most */
+	struct liveset live;
 };
 
 static bool load_block(struct merge *m, struct cursor *c)
@@ -1433,32 +1612,194 @@ static void sift_down(struct cursor **h, size_t n, size_t i)
 	}
 }
 
+static void heap_push(struct merge *m, struct cursor *c)
+{
+	size_t i = m->n++;
+	m->heap[i] = c;
+	while (i > 0 && before(m->heap[i], m->heap[(i - 1) / 2])) {
+		struct cursor *t = m->heap[i];
+		m->heap[i] = m->heap[(i - 1) / 2];
+		m->heap[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+}
+
 typedef void (*emit_fn)(void *ctx, const struct trace_event *e);
 
-/* The streams' events in time order, each to emit. */
-static void merge_events(struct merge *m, emit_fn emit, void *ctx)
+/*
+ * Whether an event may come now, in causal order: a free (or realloc) of
+ * a block that is live, an allocation at an address that is not; if so,
+ * the live set is updated as the event says.  Event times alone cannot
+ * order the calls of different threads: a tick of the coarse clock holds
+ * thousands of them, and a thread that read the clock itself instead of
+ * the clock page may be ahead of one that read the page (trace.h).
+ */
+static inline __attribute__((always_inline)) bool
+causal_apply(struct liveset *l, const struct trace_event *e)
+{
+	if (l->oom)
+		return true;
+	switch (e->op) {
+	case MT_EV_ALLOC:
+		return !e->ptr || live_add(l, e->ptr);
+	case MT_EV_FREE:
+	case MT_EV_REALLOC_FREE:
+		return !e->ptr || live_remove(l, e->ptr);
+	case MT_EV_REALLOC:
+		if (e->new_ptr == e->ptr)
+			return !e->ptr || live_has(l, e->ptr);
+		if ((e->new_ptr && live_has(l, e->new_ptr)) || (e->ptr && !live_remove(l, e->ptr)))
+			return false;
+		return !e->new_ptr || live_add(l, e->new_ptr);
+	default:
+		return true;
+	}
+}
+
+/* An event that waited its longest, applied as far as it can be: a free
+ * of a block allocated before the trace (or whose allocation was lost),
+ * an allocation whose address's free was lost. */
+static void causal_force(struct liveset *l, const struct trace_event *e)
+{
+	if (l->oom)
+		return;
+	if ((e->op == MT_EV_REALLOC || e->op == MT_EV_FREE || e->op == MT_EV_REALLOC_FREE) && e->ptr)
+		live_remove(l, e->ptr);
+	if (e->op == MT_EV_ALLOC && e->ptr)
+		live_add(l, e->ptr);
+	if (e->op == MT_EV_REALLOC && e->new_ptr)
+		live_add(l, e->new_ptr);
+}
+
+/* causal_apply's test alone. */
+static bool causal_ready(const struct liveset *l, const struct trace_event *e)
+{
+	if (l->oom)
+		return true;
+	switch (e->op) {
+	case MT_EV_ALLOC:
+		return !e->ptr || !live_has(l, e->ptr);
+	case MT_EV_FREE:
+	case MT_EV_REALLOC_FREE:
+		return !e->ptr || live_has(l, e->ptr);
+	case MT_EV_REALLOC:
+		return (!e->ptr || live_has(l, e->ptr)) &&
+		       (e->new_ptr == e->ptr || !e->new_ptr || !live_has(l, e->new_ptr));
+	default:
+		return true;
+	}
+}
+
+/* Whether e changed the state of an address a blocked stream waits on. */
+static inline bool wakes(const struct merge *m, const struct trace_event *e)
+{
+	for (size_t i = 0; i < m->nblocked; i++) {
+		const struct trace_event *w = &m->blocked[i]->ev;
+		if (w->ptr == e->ptr || w->ptr == e->new_ptr ||
+		    (w->new_ptr && (w->new_ptr == e->ptr || w->new_ptr == e->new_ptr)))
+			return true;
+	}
+	return false;
+}
+
+/* Blocked streams whose next event may come now go back to the heap. */
+static void causal_wake(struct merge *m)
+{
+	for (size_t i = 0; i < m->nblocked;) {
+		struct cursor *b = m->blocked[i];
+		if (causal_ready(&m->live, &b->ev)) {
+			m->blocked[i] = m->blocked[--m->nblocked];
+			heap_push(m, b);
+		} else {
+			i++;
+		}
+	}
+}
+
+/* The earliest blocked stream if it waited past the window (or nothing
+ * else is left), taken out of the blocked list; else NULL.  *deadline:
+ * the time the earliest may wait until. */
+static struct cursor *causal_timeout(struct merge *m, uint64_t *deadline)
+{
+	size_t e = 0;
+	for (size_t i = 1; i < m->nblocked; i++)
+		if (before(m->blocked[i], m->blocked[e]))
+			e = i;
+	struct cursor *b = m->blocked[e];
+	*deadline = b->ev.ticks > UINT64_MAX - m->window ? UINT64_MAX : b->ev.ticks + m->window;
+	if (m->n > 0 && m->heap[0]->ev.ticks <= *deadline)
+		return NULL;
+	m->blocked[e] = m->blocked[--m->nblocked];
+	return b;
+}
+
+static inline __attribute__((always_inline)) void
+emit_one(struct merge *m, struct tcache *tc, emit_fn emit, void *ctx, struct trace_event *e,
+	 bool times)
+{
+	struct trace_file *f = &m->tf->pub;
+	if (times)
+		e->time_ns = clock_cached(m->r, tc, e->ticks);
+	f->samples_seen |= e->weight != 0;
+	f->events++;
+	emit(ctx, e);
+}
+
+/*
+ * The streams' events in time order, each to emit, in causal order where
+ * the two differ: a stream whose next event frees a block not live yet
+ * (its allocation is in another stream, not replayed yet), or allocates
+ * at an address still live (its free is in another stream), waits while
+ * the others go on, and goes on as soon as its event may come.  It waits
+ * at most while the others' events are within the window of its own time
+ * (or until nothing else is left): a block allocated before the trace
+ * started, or an event lost, must not hold the replay up.
+ */
+/* times: the events' time_ns are set here, else by the receiving side
+ * (piped) */
+static inline __attribute__((always_inline)) void merge_events(struct merge *m, emit_fn emit,
+								void *ctx, bool times)
 {
 	struct cursor **heap = m->heap;
-	struct trace_file *f = &m->tf->pub;
-	size_t seg = 0;
-	while (m->n > 0) {
+	struct tcache tc = { 0 };
+	while (m->n > 0 || m->nblocked > 0) {
+		uint64_t deadline = UINT64_MAX;
+		if (m->nblocked > 0) {
+			struct cursor *b = causal_timeout(m, &deadline);
+			if (b) {
+				causal_force(&m->live, &b->ev);
+				emit_one(m, &tc, emit, ctx, &b->ev, times);
+				if (advance(m, b))
+					heap_push(m, b);
+				continue;
+			}
+		}
 		struct cursor *c = heap[0];
 		/* A run: the top stream's events up to the next stream's head
-		 * go out without touching the heap. */
+		 * (and within the wait of a blocked one) go out without
+		 * touching the heap. */
 		const struct cursor *next = m->n > 2 && before(heap[2], heap[1]) ? heap[2]
 					  : m->n > 1 ? heap[1] : NULL;
-		bool more;
+		bool more = true, blocked = false, woke = false;
 		do {
 			struct trace_event *e = &c->ev;
-			e->time_ns = clock_fast(m->r, &seg, e->ticks);
-			f->samples_seen |= e->weight != 0;
-			f->events++;
-			emit(ctx, e);
+			if (!causal_apply(&m->live, e)) {
+				blocked = true;
+				break;
+			}
+			emit_one(m, &tc, emit, ctx, e, times);
+			woke = m->nblocked > 0 && wakes(m, e);
 			more = advance(m, c);
-		} while (more && (!next || !before(next, c)));
-		if (!more)
+		} while (more && !woke && (!next || !before(next, c)) && c->ev.ticks <= deadline);
+		if (blocked) {
+			m->blocked[m->nblocked++] = c;
 			heap[0] = heap[--m->n];
+		} else if (!more) {
+			heap[0] = heap[--m->n];
+		}
 		sift_down(heap, m->n, 0);
+		if (woke)
+			causal_wake(m);
 	}
 }
 
@@ -1467,6 +1808,12 @@ static void direct_emit(void *ctx, const struct trace_event *e)
 	struct merge *m = ctx;
 	if (m->v && m->v->event)
 		m->v->event(m->v->ctx, &m->tf->pub, e);
+}
+
+/* merge_events with the visitor called in this thread. */
+static void merge_direct(struct merge *m)
+{
+	merge_events(m, direct_emit, m, true);
 }
 
 /*
@@ -1482,8 +1829,9 @@ static void direct_emit(void *ctx, const struct trace_event *e)
 /*
  * What crosses from one core to the other is most of a replay's cost, so
  * the common events (allocations and frees, not sampled, not aligned,
- * sizes below 4 GiB) go as 40-byte records; any other event as such a
- * record marked full, followed by the whole struct trace_event (96 bytes).
+ * sizes below 4 GiB) go as 32-byte records, their times converted on the
+ * receiving side; any other event as such a record marked full, followed
+ * by the whole struct trace_event (96 bytes).
  */
 struct pipe_rec {
 	uint64_t ticks, time_ns, ptr;
@@ -1530,15 +1878,17 @@ static void pipe_publish(struct pipe *p)
 	p->fill = 0;
 }
 
-static void pipe_emit(void *ctx, const struct trace_event *e)
+static inline __attribute__((always_inline)) void pipe_emit(void *ctx,
+							     const struct trace_event *e)
 {
 	struct pipe *p = ctx;
 	if (p->fill + sizeof(struct pipe_rec) + sizeof(*e) > PIPE_BATCH)
 		pipe_publish(p);
 	struct pipe_rec *r = (struct pipe_rec *)(p->cur + p->fill);
-	bool full = (e->op != MT_EV_ALLOC && e->op != MT_EV_FREE) || e->weight || e->align ||
-		    e->new_ptr || e->old_usable || e->stack_id || e->size > UINT32_MAX ||
-		    e->usable > UINT32_MAX || (e->flags & MT_EVF_ALIGN);
+	/* one test of all the fields a short record has no room for */
+	uint64_t extra = e->weight | e->align | e->new_ptr | e->old_usable | e->stack_id |
+			 ((e->size | e->usable) >> 32) | (e->flags & MT_EVF_ALIGN);
+	bool full = (e->op != MT_EV_ALLOC && e->op != MT_EV_FREE) | (extra != 0);
 	r->ticks = e->ticks;
 	r->time_ns = e->time_ns;
 	r->ptr = e->ptr;
@@ -1559,7 +1909,9 @@ static void pipe_emit(void *ctx, const struct trace_event *e)
 static void *pipe_producer(void *arg)
 {
 	struct pipe *p = arg;
-	merge_events(p->m, pipe_emit, p);
+	/* pipe_emit inlined: a call per event is a tenth of this side's work;
+	 * the times are the receiving side's, which has less to do */
+	merge_events(p->m, pipe_emit, p, true);
 	if (p->fill)
 		pipe_publish(p);
 	pthread_mutex_lock(&p->lock);
@@ -1575,7 +1927,7 @@ static void piped(struct merge *m)
 	p.ev = malloc((size_t)PIPE_BATCHES * PIPE_BATCH);
 	pthread_t th;
 	if (!p.ev) {
-		merge_events(m, direct_emit, m);
+		merge_direct(m);
 		return;
 	}
 	p.cur = p.ev;
@@ -1588,7 +1940,7 @@ static void piped(struct merge *m)
 	r->v = NULL;
 	if (pthread_create(&th, NULL, pipe_producer, &p) != 0) {
 		r->v = v;
-		merge_events(m, direct_emit, m);
+		merge_direct(m);
 	} else {
 		const struct trace_file *f = &m->tf->pub;
 		for (;;) {
@@ -1686,12 +2038,18 @@ void trace_reader_events(trace_reader *self, size_t i, const struct trace_visito
 		for (size_t k = 0; !oom && k < f->nev; k++)
 			cs[order[k]].blocks[cs[order[k]].n++] = k;
 	}
-	struct cursor **heap = !oom && ncs ? malloc(ncs * sizeof(*heap)) : NULL;
+	/* the heap, then the blocked streams (merge_events) */
+	struct cursor **heap = !oom && ncs ? malloc(2 * ncs * sizeof(*heap)) : NULL;
 	if (oom || (ncs && !heap)) {
 		warn(self, "%s: out of memory: its events are not read", f->path);
 		ncs = cs ? ncs : 0;
 	} else {
-		struct merge m = { self, tf, v, heap, 0 };
+		struct merge m = { self, tf, v, heap, 0, heap ? heap + ncs : NULL, 0, 0, { 0 } };
+		/* the clocks of two threads differ by up to the clock page's
+		 * slack (trace.h), and their ticks by one kernel tick: a
+		 * stream waits up to four times that */
+		uint64_t hz = self->hz ? self->hz : 1000000000u;
+		m.window = (uint64_t)((double)hz * 4 * (double)MT_CLOCK_SLACK_NS / 1e9);
 		for (size_t s = 0; s < ncs; s++)
 			if (advance(&m, &cs[s]))
 				heap[m.n++] = &cs[s];
@@ -1700,7 +2058,11 @@ void trace_reader_events(trace_reader *self, size_t i, const struct trace_visito
 		if (v && v->event && f->events_declared >= PIPE_MIN_EVENTS)
 			piped(&m);
 		else
-			merge_events(&m, direct_emit, &m);
+			merge_direct(&m);
+		if (m.live.oom)
+			warn(self, "%s: out of memory: some events replayed in time order only, "
+			     "not after the calls they depend on", f->path);
+		free(m.live.k);
 	}
 	for (size_t s = 0; cs && s < ncs; s++) {
 		free(cs[s].blocks);

@@ -9,8 +9,10 @@
  * pairs, the end and session records), hands stacks, modules and metrics
  * to the visitor, and indexes the event blocks.  trace_reader_events()
  * then decodes the event blocks of one process and merges its threads'
- * streams by time stamp, so the visitor sees the process's calls in the
- * order they happened (as far as the time-stamp counter tells).
+ * streams by time stamp and, where the clocks cannot tell, by cause (a
+ * free after the allocation of its block, an allocation after the free of
+ * its address's previous block), so the visitor sees the process's calls
+ * in an order they could have happened in.
  *
  * Damage never crashes the reader nor makes it loop: every loop is bounded
  * by the bytes it has.  A file that is not a trace (bad magic) or of
@@ -80,6 +82,10 @@ struct trace_file {
 	uint64_t events_declared;    /* the event blocks' counts */
 	uint64_t event_bytes;        /* payload bytes of the event blocks */
 	uint64_t events_skipped;     /* declared but not decodable */
+	uint64_t blocks_rejected;    /* event blocks out of their stream's sequence
+				      * (copies, moved ones): not read */
+	uint64_t blocks_missing;     /* gaps in the streams' block numbers */
+	bool end_mismatch;           /* the end record's count is not the blocks' */
 	bool has_end;
 	struct mt_tb_end end;
 	bool has_session;
@@ -93,11 +99,17 @@ struct trace_file {
 	struct trace_thread *threads;
 	size_t nthreads, threads_cap;
 
-	/* private: the event-block index and the tid -> thread map */
+	/* private: the event-block index, the tid -> thread map, the
+	 * streams' next block numbers */
 	struct trace_block_ref *ev;
 	size_t nev, ev_cap;
-	struct u64map *tids, *slots;
+	struct u64map *tids, *slots, *seqs;
 };
+
+/* Every event the process wrote was read: it has its end record, no
+ * damage stopped the reading, every block decoded and fits its stream's
+ * sequence, and the end record's count is the blocks'. */
+bool trace_file_complete(const struct trace_file *f);
 
 /* What the visitor is told during trace_reader_scan (every member may be
  * NULL).  Payloads are validated: sizes fit, strings are terminated. */

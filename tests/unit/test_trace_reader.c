@@ -28,84 +28,7 @@
 #include "trace.h"
 #include "trace_reader.h"
 
-/* ---------------------------------------------------------------- writing */
-
-struct tb {
-	unsigned char *b;
-	size_t n, cap;
-};
-
-static void put(struct tb *t, const void *d, size_t n)
-{
-	if (t->n + n > t->cap) {
-		t->cap = (t->n + n) * 2 + 256;
-		t->b = realloc(t->b, t->cap);
-		assert_non_null(t->b);
-	}
-	memcpy(t->b + t->n, d, n);
-	t->n += n;
-}
-
-static void header(struct tb *t, int pid, int ppid, uint32_t version)
-{
-	struct mt_trace_header h;
-	memset(&h, 0, sizeof(h));
-	memcpy(h.magic, MT_TRACE_MAGIC, sizeof(h.magic));
-	h.version = version;
-	h.header_size = sizeof(h);
-	h.pid = pid;
-	h.ppid = ppid;
-	h.start_ns = 1000000000000ull;
-	snprintf(h.exe, sizeof(h.exe), "/bin/prog%d", pid);
-	put(t, &h, sizeof(h));
-}
-
-static void block(struct tb *t, uint32_t type, int32_t tid, const void *a, size_t alen,
-		  const void *b, size_t blen)
-{
-	unsigned char payload[70000];
-	assert_true(alen + blen <= sizeof(payload));
-	memcpy(payload, a, alen);
-	if (blen)
-		memcpy(payload + alen, b, blen);
-	struct mt_trace_block h = { type, (uint32_t)(alen + blen), tid,
-				    mt_trace_check(payload, alen + blen) };
-	put(t, &h, sizeof(h));
-	put(t, payload, alen + blen);
-}
-
-static void thread_rec(struct tb *t, int32_t tid, uint32_t what, uint32_t slot, const char *name,
-		       uint64_t time_ns, uint64_t cpu_ns)
-{
-	struct mt_tb_thread r = { .what = what, .slot = slot, .time_ns = time_ns, .cpu_ns = cpu_ns };
-	strncpy(r.name, name, sizeof(r.name));
-	block(t, MT_TB_THREAD, tid, &r, sizeof(r), NULL, 0);
-}
-
-static void clock_rec(struct tb *t, uint64_t ticks, uint64_t rt, uint64_t hz)
-{
-	struct mt_tb_clock c = { ticks, rt, rt / 2, hz };
-	block(t, MT_TB_CLOCK, 0, &c, sizeof(c), NULL, 0);
-}
-
-struct evw {
-	struct mt_tstream st;
-	unsigned char buf[MT_TBUF_SIZE];
-};
-
-static void ev(struct evw *w, unsigned op, uint64_t a, uint64_t b, uint64_t size, uint64_t usable,
-	       uint64_t extra, uint32_t stack, uint64_t weight, uint64_t now)
-{
-	struct mt_sampled sm = { weight, stack };
-	trace_encode(&w->st, w->buf, op, a, b, size, usable, extra, sm, now);
-}
-
-static void flush(struct tb *t, int32_t tid, struct evw *w, uint32_t flags)
-{
-	struct mt_tb_events e = { w->st.base_ticks, w->st.count, flags };
-	block(t, MT_TB_EVENTS, tid, &e, sizeof(e), w->buf, w->st.used);
-	memset(&w->st, 0, sizeof(w->st));
-}
+#include "trace_build.h"
 
 /* ---------------------------------------------------------------- reading */
 
@@ -454,6 +377,11 @@ struct order_check {
 	uint64_t n, last_ticks, per_thread[2], bad, reallocs;
 };
 
+/* Thread th's blocks, apart: no address is allocated twice (the replay's
+ * causal order would make the second wait for a free).  Thread b's
+ * reallocs move a's block of the tick before to where b's would be. */
+#define LARGE_BASE(th) (0x10000ull + (uint64_t)(th) * 0x40000000ull)
+
 /* Every field arrives, whichever way the event crossed between the
  * reader's threads (plain ALLOCs as short records, sampled REALLOCs whole). */
 static void on_ordered(void *ctx, const struct trace_file *f, const struct trace_event *e)
@@ -461,11 +389,11 @@ static void on_ordered(void *ctx, const struct trace_file *f, const struct trace
 	struct order_check *o = ctx;
 	uint64_t k = (e->ticks - 10 - e->thread) / 2;
 	if (e->ticks < o->last_ticks || e->thread > 1 || e->size != e->ticks % 1000 + 1 ||
-	    e->ptr != 0x10000 + 64 * k)
+	    e->ptr != LARGE_BASE(e->op == MT_EV_REALLOC ? 0 : e->thread) + 64 * k)
 		o->bad++;
 	if (e->op == MT_EV_REALLOC) {
 		o->reallocs++;
-		if (e->new_ptr != e->ptr + 0x100 || e->usable != e->size + 8 ||
+		if (e->new_ptr != LARGE_BASE(1) + 64 * k || e->usable != e->size + 8 ||
 		    e->old_usable != 16 || e->stack_id != 7 || e->weight != 3 * MT_WEIGHT_ONE ||
 		    !(e->flags & MT_EVF_SAMPLED))
 			o->bad++;
@@ -496,10 +424,11 @@ static void test_large_file_merged(void **state)
 			if (w[th]->st.used > MT_TBUF_SIZE - MT_EVENT_MAX)
 				flush(&t, 60 + th, w[th], 0);
 			if (th == 1 && k % 1000 == 0)
-				ev(w[th], MT_EV_REALLOC, 0x10000 + 64 * k, 0x10000 + 64 * k + 0x100,
+				ev(w[th], MT_EV_REALLOC, LARGE_BASE(0) + 64 * k,
+				   LARGE_BASE(1) + 64 * k,
 				   now % 1000 + 1, now % 1000 + 9, 16, 7, 3 * MT_WEIGHT_ONE, now);
 			else
-				ev(w[th], MT_EV_ALLOC, 0x10000 + 64 * k, 0, now % 1000 + 1, 32, 0, 0,
+				ev(w[th], MT_EV_ALLOC, LARGE_BASE(th) + 64 * k, 0, now % 1000 + 1, 32, 0, 0,
 				   0, now);
 		}
 	}
@@ -1230,6 +1159,231 @@ static void test_report_reordered_reuse(void **state)
 	report_free(rep);
 }
 
+/* ------------------------------------------------------- block sequence */
+
+enum mutation { M_NONE, M_COPY, M_DROP, M_SWAP, M_COPY_OTHER, M_COPY_UNNUMBERED };
+
+/* Thread 10: four numbered blocks of 3 allocations and one block of its
+ * signal handler's (2 allocations); thread 11: two blocks of 3; the end
+ * record counts the 20 events.  mutation: what happens to the blocks on
+ * their way to the file, each still passing its check. */
+static void sequenced_file(struct tb *t, enum mutation m)
+{
+	header(t, 9, 1, MT_TRACE_VERSION);
+	clock_rec(t, 0, T0_NS, 1000000000);
+	thread_rec(t, 10, MT_THREAD_START, 0, "main", T0_NS, 0);
+	thread_rec(t, 11, MT_THREAD_START, 1, "worker", T0_NS, 0);
+	struct evw *w = calloc(1, sizeof(*w));
+	assert_non_null(w);
+	struct tb blk[4] = { 0 };
+	for (uint32_t k = 0; k < 4; k++) {
+		for (uint64_t i = 0; i < 3; i++)
+			ev(w, MT_EV_ALLOC, 0x100000 * (k + 1) + 0x40 * i, 0, 24, 24, 0, 0, 0,
+			   100 * k + i);
+		if (m == M_COPY_UNNUMBERED)
+			flush(&blk[k], 10, w, 0);
+		else
+			flush_numbered(&blk[k], 10, w, 0, k);
+	}
+	static const uint32_t orders[][5] = {
+		[M_NONE] = { 0, 1, 2, 3, 9 }, [M_COPY] = { 0, 1, 1, 2, 3 },
+		[M_DROP] = { 0, 1, 3, 9, 9 }, [M_SWAP] = { 0, 2, 1, 3, 9 },
+		[M_COPY_OTHER] = { 0, 1, 2, 3, 9 }, [M_COPY_UNNUMBERED] = { 0, 1, 2, 2, 3 },
+	};
+	struct tb other = { 0 };
+	for (uint32_t k = 0; k < 2; k++) {
+		for (uint64_t i = 0; i < 3; i++)
+			ev(w, MT_EV_ALLOC, 0x900000 + 0x1000 * k + 0x40 * i, 0, 40, 40, 0, 0, 0,
+			   50 + 100 * k + i);
+		flush_numbered(k == 0 ? &other : t, 11, w, 0, k);
+		if (k == 0)
+			put(t, other.b, other.n);
+	}
+	ev(w, MT_EV_ALLOC, 0x700000, 0, 8, 24, 0, 0, 0, 150);
+	ev(w, MT_EV_ALLOC, 0x700040, 0, 8, 24, 0, 0, 0, 151);
+	flush_numbered(t, 10, w, MT_EVENTS_NESTED, 0);
+	for (int i = 0; i < 5; i++)
+		if (orders[m][i] < 4)
+			put(t, blk[orders[m][i]].b, blk[orders[m][i]].n);
+	if (m == M_COPY_OTHER)
+		put(t, other.b, other.n);
+	struct mt_tb_end e = { T0_NS + 1000, 20, 0 };
+	block(t, MT_TB_END, 0, &e, sizeof(e), NULL, 0);
+	for (int k = 0; k < 4; k++)
+		free(blk[k].b);
+	free(other.b);
+	free(w);
+}
+
+static size_t warnings_with(trace_reader *r, const char *what)
+{
+	size_t n, k = 0;
+	const char *const *w = trace_reader_warnings(r, &n, NULL);
+	for (size_t i = 0; i < n; i++)
+		k += strstr(w[i], "trace.9.mtt") && strstr(w[i], what);
+	return k;
+}
+
+static void test_block_sequence(void **state)
+{
+	(void)state;
+	static const struct {
+		enum mutation m;
+		uint64_t events, rejected, missing;
+		bool end_mismatch;
+		size_t warnings;
+	} cases[] = {
+		{ M_NONE, 20, 0, 0, false, 0 },
+		{ M_COPY, 20, 1, 0, false, 1 },
+		{ M_DROP, 17, 0, 1, true, 2 },
+		{ M_SWAP, 17, 1, 1, true, 3 },
+		{ M_COPY_OTHER, 20, 1, 0, false, 1 },
+		{ M_COPY_UNNUMBERED, 23, 0, 0, true, 1 },
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct tb t = { 0 };
+		sequenced_file(&t, cases[c].m);
+		struct seen s;
+		char err[256];
+		trace_reader *r = read_buf("trace.9.mtt", t.b, t.n, &s, err, sizeof(err));
+		assert_non_null(r);
+		const struct trace_file *f = trace_reader_file(r, 0);
+		size_t nw;
+		trace_reader_warnings(r, &nw, NULL);
+		assert_int_equal(nw, cases[c].warnings);
+		assert_int_equal(s.nwarnings, cases[c].warnings);
+		assert_int_equal(f->events, cases[c].events);
+		assert_int_equal(f->blocks_rejected, cases[c].rejected);
+		assert_int_equal(f->blocks_missing, cases[c].missing);
+		assert_int_equal(f->end_mismatch, cases[c].end_mismatch);
+		assert_int_equal(trace_file_complete(f), cases[c].m == M_NONE);
+		assert_int_equal(warnings_with(r, "again or out of order"), cases[c].rejected);
+		assert_int_equal(warnings_with(r, "before it missing"), cases[c].missing);
+		assert_int_equal(warnings_with(r, "the end record counts 20 events"),
+				 cases[c].end_mismatch);
+		/* no event twice: every allocation's address is new */
+		for (size_t i = 0; i < s.nev && i < MAX_EVENTS; i++)
+			for (size_t k = 0; k < i; k++)
+				assert_true(cases[c].m == M_COPY_UNNUMBERED ||
+					    s.ev[i].ptr != s.ev[k].ptr);
+		trace_reader_free(r);
+
+		/* the report counts the blocks that fit, and says it is not complete */
+		report *rep = report_new();
+		assert_int_equal(report_load_buffer(rep, t.b, t.n, 1.0, err, sizeof(err)), 0);
+		assert_int_equal(report_session(rep)->totals.allocs, cases[c].events);
+		char *json = NULL;
+		size_t jlen = 0;
+		FILE *out = open_memstream(&json, &jlen);
+		assert_non_null(out);
+		report_write_json(rep, out);
+		fclose(out);
+		const char *cp = strstr(json, "\"complete\":");
+		assert_non_null(cp);
+		cp += strlen("\"complete\":");
+		cp += strspn(cp, " ");
+		assert_int_equal(strncmp(cp, "true", 4) == 0, cases[c].m == M_NONE);
+		free(json);
+		report_free(rep);
+		free(t.b);
+	}
+}
+
+/* ------------------------------------------------------- causal order */
+
+/* Frees made by another thread than the allocation, stamped earlier than
+ * it (a clock page that lags the clock another thread read), the address
+ * used again: the replay puts every free after its allocation and every
+ * allocation after the free of its address's previous block. */
+static void test_causal_order(void **state)
+{
+	(void)state;
+	clear_dir();
+	struct tb t = { 0 };
+	header(&t, 70, 1, MT_TRACE_VERSION);
+	clock_rec(&t, 0, T0_NS, 1000000000);
+	thread_rec(&t, 70, MT_THREAD_START, 0, "producer", T0_NS, 0);
+	thread_rec(&t, 71, MT_THREAD_START, 1, "consumer", T0_NS, 0);
+	struct evw *w = calloc(1, sizeof(*w));
+	assert_non_null(w);
+	/* in truth: a allocs P, b frees it, a allocs P again, b frees it, a
+	 * allocs R (leaked); b also frees Q, allocated before the trace */
+	ev(w, MT_EV_ALLOC, 0xa000, 0, 24, 24, 0, 0, 0, 200);
+	ev(w, MT_EV_ALLOC, 0xa000, 0, 24, 24, 0, 0, 0, 200);
+	ev(w, MT_EV_ALLOC, 0xb000, 0, 40, 40, 0, 0, 0, 200);
+	flush_numbered(&t, 70, w, 0, 0);
+	ev(w, MT_EV_FREE, 0x5000, 0, 0, 56, 0, 0, 0, 50);
+	ev(w, MT_EV_FREE, 0xa000, 0, 0, 24, 0, 0, 0, 100);
+	ev(w, MT_EV_FREE, 0xa000, 0, 0, 24, 0, 0, 0, 100);
+	flush_numbered(&t, 71, w, 0, 0);
+	free(w);
+	write_file("trace.70.mtt", t.b, t.n);
+	free(t.b);
+	report *rep = report_new();
+	char err[512];
+	assert_int_equal(report_load(rep, tmpdir, 1.0, err, sizeof(err)), 0);
+	struct report_figures fg;
+	assert_true(report_figures(rep, &fg));
+	assert_int_equal(fg.unknown_frees, 1);          /* Q alone */
+	assert_int_equal(fg.leaked_blocks, 1);          /* R */
+	assert_int_equal(fg.leaked_bytes, 40);
+	/* Q's free, unknown, waits until nothing else can go: P's first
+	 * block is the peak, R comes after Q's 56 bytes went */
+	assert_int_equal(fg.peak_live_bytes, 24);
+	report_free(rep);
+}
+
+/* The same on a trace large enough to be merged in the reader's second
+ * thread: three blocks live at most, each freed by the other thread, every
+ * address used again as soon as it is freed; two leaked.  The times are
+ * a coarse clock's, 4 ms ticks of 1000 events, and the consumer's lag:
+ * its first frees of a tick are stamped with the tick before, earlier
+ * than the allocations they free. */
+static void test_causal_order_piped(void **state)
+{
+	(void)state;
+	clear_dir();
+	struct tb t = { 0 };
+	header(&t, 80, 1, MT_TRACE_VERSION);
+	clock_rec(&t, 0, T0_NS, 1000000000);
+	thread_rec(&t, 80, MT_THREAD_START, 0, "producer", T0_NS, 0);
+	thread_rec(&t, 81, MT_THREAD_START, 1, "consumer", T0_NS, 0);
+	struct evw *w[2] = { calloc(1, sizeof(struct evw)), calloc(1, sizeof(struct evw)) };
+	assert_non_null(w[0]);
+	assert_non_null(w[1]);
+	const uint64_t n = 150000;
+	uint32_t seq[2] = { 0, 0 };
+	for (uint64_t k = 0; k < n; k++) {
+		for (int th = 0; th < 2; th++)
+			if (w[th]->st.used > MT_TBUF_SIZE - MT_EVENT_MAX) {
+				flush_numbered(&t, 80 + th, w[th], 0, seq[th]);
+				seq[th]++;
+			}
+		/* block k at the address block k - 3 had, freed just before */
+		ev(w[0], MT_EV_ALLOC, 0x100000 + 64 * (k % 3), 0, 24, 24, 0, 0, 0,
+		   4000000 * (k / 1000));
+		if (k >= 2)
+			ev(w[1], MT_EV_FREE, 0x100000 + 64 * ((k - 2) % 3), 0, 0, 24, 0, 0, 0,
+			   4000000 * (k < 5 ? 0 : (k - 5) / 1000));
+	}
+	flush_numbered(&t, 80, w[0], 0, seq[0]);
+	flush_numbered(&t, 81, w[1], 0, seq[1]);
+	free(w[0]);
+	free(w[1]);
+	write_file("trace.80.mtt", t.b, t.n);
+	free(t.b);
+	report *rep = report_new();
+	char err[512];
+	assert_int_equal(report_load(rep, tmpdir, 1.0, err, sizeof(err)), 0);
+	struct report_figures fg;
+	assert_true(report_figures(rep, &fg));
+	assert_int_equal(fg.unknown_frees, 0);
+	assert_int_equal(fg.leaked_blocks, 2);          /* the last two */
+	assert_int_equal(fg.peak_live_bytes, 3 * 24);
+	assert_int_equal(report_session(rep)->totals.allocs, n);
+	report_free(rep);
+}
+
 /* ---------------------------------------------------------------- u64map */
 
 static void test_u64map(void **state)
@@ -1271,10 +1425,13 @@ int main(void)
 		cmocka_unit_test(test_check_v2),
 		cmocka_unit_test(test_varint_wide),
 		cmocka_unit_test(test_version1_file),
+		cmocka_unit_test(test_block_sequence),
 		cmocka_unit_test(test_u64map),
 		cmocka_unit_test_setup_teardown(test_directories, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_report_counts, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_report_reordered_reuse, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_causal_order, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_causal_order_piped, setup_dir, teardown_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
