@@ -248,6 +248,7 @@ struct injector {
 	bool have_coll;
 	struct elf_syms libc_syms, coll_syms;
 	uintptr_t start_fn, stop_fn;
+	struct remote_helpers helpers;  /* what makes calls survive memtop's death */
 };
 
 static void injector_free(struct injector *in)
@@ -297,6 +298,9 @@ static int injector_load(struct injector *in, int pid, const char *collector, ch
 		return -1;
 	}
 	if (elf_syms_load(pid, &in->libc, &in->libc_syms, err, errlen) != 0)
+		return -1;
+	if (remote_helpers_find(pid, in->libc.text_lo, in->libc.text_hi, &in->helpers, err,
+				errlen) != 0)
 		return -1;
 	return find_collector(in, err, errlen);
 }
@@ -453,8 +457,10 @@ static int borrow(const struct target *t, const struct injector *in, bool loads,
 					snprintf(err, errlen, "the process ended");
 				return -1;
 			}
-			if (remote_safe_point(r, &u, &in->maps, reason, sizeof(reason)))
+			if (remote_safe_point(r, &u, &in->maps, reason, sizeof(reason))) {
+				r->h = in->helpers;
 				return 0;
+			}
 			remote_release_untouched(r);
 		}
 		if (run_now_s() > deadline) {
@@ -733,8 +739,9 @@ static void catch_stop_signals(void)
 	}
 }
 
-/* While memtop has a thread of the process borrowed, a signal must not end
- * memtop: the thread would be let go in the middle of a call. */
+/* While memtop has a thread of the process borrowed, a stop signal waits:
+ * the attach or detach then completes instead of being left half done
+ * (the thread itself would come back unharmed either way, see inject.h). */
 static void block_stop_signals(bool block, sigset_t *old)
 {
 	sigset_t set;
