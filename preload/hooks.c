@@ -882,6 +882,8 @@ static void print_setup_error(void)
 		return;
 }
 
+static void mark_if_loaded_late(void);
+
 __attribute__((constructor)) static void collector_start(void)
 {
 	int saved = errno;
@@ -897,6 +899,7 @@ __attribute__((constructor)) static void collector_start(void)
 		segment_created();  /* no-op if it was described when created */
 	else if (registry_init() != 0)
 		print_setup_error();
+	mark_if_loaded_late();
 	mt_tls.guard--;
 	if (mt_hdr && mt_tls.slot == MT_SLOT_NONE)
 		register_thread(&mt_tls);
@@ -1064,6 +1067,15 @@ MT_EXPORT void *__libc_pvalloc(size_t size)
 	if (mt_likely(ready()) && mt_unlikely(!libc.same) && libc.pvalloc)
 		return libc.pvalloc(size);
 	return mt_hook_pvalloc(size);
+}
+
+/* Loaded by dlopen into a running process, the hooks are not what the
+ * process calls: a memtop that sees this segment later must not take it for
+ * a preloaded collector's and only read it. */
+static void mark_if_loaded_late(void)
+{
+	if (mt_hdr && dlsym(RTLD_DEFAULT, "malloc") != (void *)mt_hook_malloc)
+		__atomic_fetch_or(&mt_hdr->flags, MT_FLAG_LOADED_LATE, __ATOMIC_RELEASE);
 }
 
 /* What GOT redirection points where: the hooks, in place of the allocator

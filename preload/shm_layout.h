@@ -381,6 +381,10 @@ struct mt_shm_header {
 #define MT_FLAG_ATTACHED    0x4u
 /* ... and has detached since: the hooks are removed, the figures frozen. */
 #define MT_FLAG_DETACHED    0x8u
+/* The collector was loaded into the running process (memtop --attach's
+ * dlopen), not preloaded: without MT_FLAG_ATTACHED, nothing is hooked yet
+ * (the memtop that loaded it died before memtop_attach_start). */
+#define MT_FLAG_LOADED_LATE 0x10u
 
 /* memtop --attach calls these collector entry points inside the target:
  * int memtop_attach_start(const char *sampling)  (MT_ENV_SAMPLING's format)

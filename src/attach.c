@@ -20,6 +20,7 @@
 
 #define _GNU_SOURCE 1
 #include <dirent.h>
+#include <stddef.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -218,12 +221,46 @@ static bool same_ns(int pid, const char *ns)
 	return x.st_ino == y.st_ino && x.st_dev == y.st_dev;
 }
 
+/* Whether pid runs memtop (this very program, or one named so). */
+static bool is_memtop(int pid)
+{
+	char path[64], comm[64] = "";
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (same_file(path, "/proc/self/exe"))
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	return read_file(path, comm, sizeof(comm)) > 0 && strncmp(comm, "memtop", 6) == 0;
+}
+
+/* The tracer of thread tid of pid now (t->tracer was read before). */
+static int tracer_now(int pid, int tid)
+{
+	char path[96], status[4096];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	if (read_file(path, status, sizeof(status)) < 0)
+		return 0;
+	const char *v = status_field(status, "\nTracerPid:\t");
+	return v ? atoi(v) : 0;
+}
+
+static void another_memtop(const struct target *t, int other, char *msg, size_t len)
+{
+	if (other > 0)
+		snprintf(msg, len, "another memtop (pid %d) is attaching to or watching pid %d: "
+			 "one at a time; stop it first", other, t->pid);
+	else
+		snprintf(msg, len, "another memtop is attaching to or watching pid %d: one at a "
+			 "time; stop it first", t->pid);
+}
+
 /* Why ptrace was refused, as one line. */
 static void explain_ptrace_refusal(const struct target *t, int e, char *msg, size_t len)
 {
 	int scope = yama_scope();
 	bool cap = have_cap_sys_ptrace();
-	if (t->tracer > 0)
+	if (t->tracer > 0 && is_memtop(t->tracer))
+		another_memtop(t, t->tracer, msg, len);
+	else if (t->tracer > 0)
 		snprintf(msg, len, "the process is already traced by pid %d (a debugger or strace): "
 			 "detach it first", t->tracer);
 	else if (scope == 3)
@@ -257,6 +294,7 @@ struct injector {
 	bool have_coll;
 	struct elf_syms libc_syms, coll_syms;
 	uintptr_t start_fn, stop_fn;
+	struct remote_helpers helpers;  /* what makes calls survive memtop's death */
 };
 
 static void injector_free(struct injector *in)
@@ -306,6 +344,9 @@ static int injector_load(struct injector *in, int pid, const char *collector, ch
 		return -1;
 	}
 	if (elf_syms_load(pid, &in->libc, &in->libc_syms, err, errlen) != 0)
+		return -1;
+	if (remote_helpers_find(pid, in->libc.text_lo, in->libc.text_hi, &in->helpers, err,
+				errlen) != 0)
 		return -1;
 	return find_collector(in, err, errlen);
 }
@@ -456,14 +497,22 @@ static int borrow(const struct target *t, const struct injector *in, bool loads,
 			if (remote_seize(r, t->pid, tids[i], err, errlen) != 0) {
 				if (errno == ESRCH && tids[i] != t->pid)
 					continue;  /* that thread just ended */
-				if (errno == EPERM || errno == EACCES)
-					explain_ptrace_refusal(t, errno, err, errlen);
+				if (errno == EPERM || errno == EACCES) {
+					/* traced since t was read: by whom */
+					struct target now = *t;
+					int e = errno;
+					if (now.tracer <= 0)
+						now.tracer = tracer_now(t->pid, tids[i]);
+					explain_ptrace_refusal(&now, e, err, errlen);
+				}
 				else if (errno == ESRCH)
 					snprintf(err, errlen, "the process ended");
 				return -1;
 			}
-			if (remote_safe_point(r, &u, &in->maps, reason, sizeof(reason)))
+			if (remote_safe_point(r, &u, &in->maps, reason, sizeof(reason))) {
+				r->h = in->helpers;
 				return 0;
+			}
 			remote_release_untouched(r);
 		}
 		if (watch_now_s() > deadline) {
@@ -661,10 +710,53 @@ static int check_target(const struct target *t)
 	return 0;
 }
 
+/* One memtop at a time injects into a process: each holds, for as long
+ * as it runs, an abstract unix socket named after the process (pid and
+ * start time), which the kernel releases however memtop ends.  A second
+ * memtop finds the name taken and the holder's pid (SO_PEERCRED).  0, or
+ * -1 with the message. */
+static int attach_claim(const struct target *t, char *msg, size_t len)
+{
+	static int claim_fd = -1;
+	if (claim_fd >= 0)
+		return 0;
+	struct sockaddr_un a;
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	int n = snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "memtop-attach-%d-%llu", t->pid,
+			 (unsigned long long)t->starttime);
+	socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;  /* no way to tell: ptrace will refuse a second tracer */
+	if (bind(fd, (struct sockaddr *)&a, alen) == 0 && listen(fd, 8) == 0) {
+		claim_fd = fd;
+		return 0;
+	}
+	int e = errno;
+	close(fd);
+	if (e != EADDRINUSE)
+		return 0;
+	int holder = 0;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, alen) == 0) {
+		struct ucred c;
+		socklen_t cl = sizeof(c);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c, &cl) == 0)
+			holder = c.pid;
+	}
+	if (fd >= 0)
+		close(fd);
+	another_memtop(t, holder, msg, len);
+	return -1;
+}
+
 /* What loading the collector needs besides. */
 static int check_injectable(const struct target *t, const char *collector)
 {
 	char msg[768], path[4200];
+	if (attach_claim(t, msg, sizeof(msg)) != 0)
+		return refuse(t->pid, msg);
 	if (t->tracer > 0) {
 		explain_ptrace_refusal(t, EPERM, msg, sizeof(msg));
 		return refuse(t->pid, msg);
@@ -729,8 +821,9 @@ static void catch_stop_signals(void)
 	}
 }
 
-/* While memtop has a thread of the process borrowed, a signal must not end
- * memtop: the thread would be let go in the middle of a call. */
+/* While memtop has a thread of the process borrowed, a stop signal waits:
+ * the attach or detach then completes instead of being left half done
+ * (the thread itself would come back unharmed either way, see inject.h). */
 static void block_stop_signals(bool block, sigset_t *old)
 {
 	sigset_t set;
@@ -787,7 +880,8 @@ static int classify_segment(const struct target *t, enum attach_kind *kind)
 		shm_segment_unlink(&seg);
 		*kind = ATTACH_INJECT;
 	} else if (!(flags & MT_FLAG_ATTACHED)) {
-		*kind = ATTACH_READ_ONLY;
+		/* preloaded, or loaded by a memtop that died before starting it */
+		*kind = flags & MT_FLAG_LOADED_LATE ? ATTACH_INJECT : ATTACH_READ_ONLY;
 	} else if (flags & MT_FLAG_DETACHED) {
 		*kind = ATTACH_INJECT;
 	} else {
@@ -796,7 +890,7 @@ static int classify_segment(const struct target *t, enum attach_kind *kind)
 		if (reader > 0 && reader != getpid() && read_file(path, comm, sizeof(comm)) > 0 &&
 		    strncmp(comm, "memtop", 6) == 0) {
 			shm_segment_close(&seg);
-			snprintf(msg, sizeof(msg), "memtop pid %d is attached to it already", reader);
+			another_memtop(t, reader, msg, sizeof(msg));
 			return refuse(t->pid, msg);
 		}
 		*kind = ATTACH_RESTART;  /* the memtop that attached is gone */

@@ -2,15 +2,30 @@
  * inject.c - a process's maps and dynamic symbols, and calls made on one of
  * its threads borrowed with ptrace (see inject.h).
  *
- * A call: the thread's registers point at the function, its stack (below
- * the 128-byte red zone, which the interrupted code may be using) holds the
- * arguments' data and a return address of 0, so the function's return
- * faults at address 0: the SIGSEGV stop with rip == 0 is the end of the
- * call, and is suppressed.  orig_rax is set to -1 for the call, so that the
- * kernel does not apply the interrupted system call's restart to it; the
- * saved registers carry the restart back, and the interrupted call resumes
- * as after any signal.  Signals that arrive for the thread meanwhile are
- * held back and delivered when it is let go.
+ * A call must leave the thread able to go on by itself at every instant,
+ * since memtop may be killed at any of them and the kernel then lets the
+ * thread run with whatever registers it holds.  So before the thread is
+ * redirected, its stack (below the 128-byte red zone, which the
+ * interrupted code may be using) receives a signal frame as the kernel
+ * builds one: its original registers, signal mask and extended state
+ * (XSAVE, with the software bytes ptrace reports and the closing magic).
+ * A call then returns into a trampoline memtop maps in the process, which
+ * stores the result in the frame and enters rt_sigreturn on it; a system
+ * call runs on a "syscall; ret" of libc, returning into libc's own
+ * __restore_rt.  Either way, should memtop be gone, the kernel restores
+ * the thread from the frame and it runs on where it was.
+ *
+ * memtop, alive, follows the thread with PTRACE_SYSCALL and catches the
+ * entry of that sigreturn: the call's end.  From there it starts the next
+ * call (skipping the sigreturn), or puts the thread back itself with the
+ * interrupted system call's restart chosen as the kernel would have
+ * (restart_syscall for a sleep, which sigreturn would turn into EINTR).
+ * The frame itself, used only should memtop be gone, restarts such a call
+ * from its start.  The frame is written once, before anything else, and is
+ * never rewritten while the thread may still return through it.
+ *
+ * Signals that arrive for the thread meanwhile are held back and
+ * delivered when it is let go.
  */
 #include "config.h"
 
@@ -19,7 +34,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +60,47 @@
 #ifndef NT_X86_XSTATE
 #define NT_X86_XSTATE   0x202
 #endif
+#define FXSAVE_SIZE     512
+#define SW_BYTES_OFFSET 464           /* struct _fpx_sw_bytes in the FXSAVE area */
+#define FP_MAGIC1       0x46505853u
+#define FP_MAGIC2       0x46505845u
+#define UC_FP_XSTATE_F  0x1
+#define UC_SS_FLAGS     (0x2 | 0x4)   /* UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS */
+#define ERESTARTSYS_         512
+#define ERESTARTNOINTR_      513
+#define ERESTARTNOHAND_      514
+#define ERESTART_RESTARTBLOCK_ 516
+#define SYSCALL_INSN_LEN 2
+#define TRAMP_PAGE       4096
+
+/* The kernel's x86-64 signal frame (arch/x86/include/asm/sigframe.h): what
+ * rt_sigreturn reads at the stack pointer minus 8.  Its own definitions
+ * cannot be included beside glibc's. */
+struct k_sigcontext {
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+	uint16_t cs, gs, fs, ss;
+	uint64_t err, trapno, oldmask, cr2;
+	uint64_t fpstate;           /* 64-byte aligned XSAVE area */
+	uint64_t reserved1[8];
+};
+
+struct k_ucontext {
+	uint64_t uc_flags;
+	uint64_t uc_link;           /* unused by the kernel: the call's result */
+	struct { uint64_t ss_sp; int32_t ss_flags, pad; uint64_t ss_size; } uc_stack;
+	struct k_sigcontext uc_mcontext;
+	uint64_t uc_sigmask;
+};
+
+struct k_sigframe {
+	uint64_t pretcode;          /* the return address: libc's __restore_rt */
+	struct k_ucontext uc;
+	unsigned char info[128];
+};
+
+_Static_assert(sizeof(struct k_sigcontext) == 256, "sigcontext layout");
+_Static_assert(offsetof(struct k_sigframe, uc.uc_mcontext) == 48, "ucontext layout");
 
 static int fail(char *err, size_t errlen, int e, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -394,7 +452,9 @@ int remote_seize(struct remote *r, int pid, int tid, char *err, size_t errlen)
 	memset(r, 0, sizeof(*r));
 	r->pid = pid;
 	r->tid = tid;
-	if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0)
+	/* TRACESYSGOOD: the call's system-call stops are told apart from a
+	 * SIGTRAP */
+	if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)PTRACE_O_TRACESYSGOOD) != 0)
 		return fail(err, errlen, errno, "ptrace(PTRACE_SEIZE) of pid %d: %s", tid,
 			    strerror(errno));
 	r->seized = true;
@@ -424,6 +484,11 @@ int remote_seize(struct remote *r, int pid, int tid, char *err, size_t errlen)
 		remote_release_untouched(r);
 		return fail(err, errlen, e, "ptrace(PTRACE_GETFPREGS): %s", strerror(e));
 	}
+	if (ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof(r->sigmask), &r->sigmask) != 0) {
+		int e = errno;
+		remote_release_untouched(r);
+		return fail(err, errlen, e, "ptrace(PTRACE_GETSIGMASK): %s", strerror(e));
+	}
 	r->sp = r->regs.rsp - RED_ZONE;
 	return 0;
 }
@@ -436,12 +501,20 @@ static void redeliver(struct remote *r)
 	r->ndeferred = 0;
 }
 
+static void forget_saves(struct remote *r)
+{
+	for (size_t i = 0; i < r->nsaves; i++)
+		free(r->saves[i].bytes);
+	r->nsaves = 0;
+}
+
 void remote_release_untouched(struct remote *r)
 {
 	if (r->seized)
 		ptrace(PTRACE_DETACH, r->tid, 0, 0);
 	r->seized = false;
 	redeliver(r);
+	forget_saves(r);
 	free(r->xstate);
 	r->xstate = NULL;
 }
@@ -502,14 +575,18 @@ bool remote_safe_point(struct remote *r, const struct unsafe_ranges *u,
  * remote_release). */
 static int save_and_write(struct remote *r, uintptr_t addr, const void *data, size_t len)
 {
-	if (r->nsaves >= sizeof(r->saves) / sizeof(r->saves[0]) ||
-	    len > sizeof(r->saves[0].bytes)) {
+	if (r->nsaves >= sizeof(r->saves) / sizeof(r->saves[0]) || len > XSTATE_MAX + 4096) {
 		errno = ENOSPC;
 		return -1;
 	}
 	struct remote_save *s = &r->saves[r->nsaves];
-	if (remote_read(r, addr, s->bytes, len) != 0)
+	s->bytes = malloc(len);
+	if (!s->bytes)
 		return -1;
+	if (remote_read(r, addr, s->bytes, len) != 0) {
+		free(s->bytes);
+		return -1;
+	}
 	s->addr = addr;
 	s->len = len;
 	r->nsaves++;
@@ -526,14 +603,353 @@ int remote_push(struct remote *r, const void *data, size_t len, uintptr_t *addr)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- self-restoring calls */
+
+static const unsigned char restore_rt_code[] = {
+	0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00,   /* mov $__NR_rt_sigreturn, %rax */
+	0x0f, 0x05                                  /* syscall */
+};
+static const unsigned char syscall_ret_code[] = { 0x0f, 0x05, 0xc3 };
+
+int remote_helpers_find(int pid, uintptr_t lo, uintptr_t hi, struct remote_helpers *h,
+			char *err, size_t errlen)
+{
+	memset(h, 0, sizeof(*h));
+	enum { CHUNK = 64 * 1024, OVERLAP = sizeof(restore_rt_code) };
+	unsigned char *buf = malloc(CHUNK + OVERLAP);
+	if (!buf)
+		return fail(err, errlen, ENOMEM, "out of memory");
+	for (uintptr_t a = lo; a < hi && !(h->restorer && h->syscall_ret); a += CHUNK) {
+		size_t len = hi - a < CHUNK + OVERLAP ? hi - a : CHUNK + OVERLAP;
+		struct iovec local = { buf, len }, remote = { (void *)a, len };
+		if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)len)
+			continue;
+		for (size_t i = 0; i + sizeof(restore_rt_code) <= len; i++) {
+			if (!h->restorer && memcmp(buf + i, restore_rt_code, sizeof(restore_rt_code)) == 0)
+				h->restorer = a + i;
+			if (!h->syscall_ret && memcmp(buf + i, syscall_ret_code, sizeof(syscall_ret_code)) == 0)
+				h->syscall_ret = a + i;
+		}
+	}
+	free(buf);
+	if (!h->restorer || !h->syscall_ret)
+		return fail(err, errlen, ENOEXEC, "the process's libc has no %s that memtop knows: "
+			    "calls inside it could not be made safe", h->restorer ? "\"syscall; ret\" "
+			    "sequence" : "signal-return trampoline (__restore_rt)");
+	return 0;
+}
+
+/* The registers the thread resumes with from the frame: an interrupted
+ * system call is restarted from its start (as the kernel does when no
+ * handler runs), since sigreturn makes restart_syscall fail with EINTR. */
+static void restarted_from_start(const struct user_regs_struct *g, struct user_regs_struct *out)
+{
+	*out = *g;
+	long nr = (long)g->orig_rax, rv = (long)g->rax;
+	if (nr >= 0 && (rv == -ERESTARTSYS_ || rv == -ERESTARTNOINTR_ || rv == -ERESTARTNOHAND_ ||
+			rv == -ERESTART_RESTARTBLOCK_)) {
+		out->rax = g->orig_rax;
+		out->rip -= SYSCALL_INSN_LEN;
+	}
+}
+
+/* The system call to run when memtop lets the thread go from a system-call
+ * entry stop: the interrupted one's restart, as the kernel would choose it
+ * on the way back from a stop, or none (-1). */
+static unsigned long long restart_number(const struct user_regs_struct *g)
+{
+	long nr = (long)g->orig_rax, rv = (long)g->rax;
+	if (nr < 0)
+		return (unsigned long long)-1;
+	switch (-rv) {
+	case ERESTARTSYS_: case ERESTARTNOINTR_: case ERESTARTNOHAND_:
+		return g->orig_rax;
+	case ERESTART_RESTARTBLOCK_:
+		return SYS_restart_syscall;
+	default:
+		return (unsigned long long)-1;
+	}
+}
+
+/* Write the signal frame below everything used so far.  Done once per
+ * borrowed thread, before its registers are changed. */
+static int build_frame(struct remote *r, char *err, size_t errlen)
+{
+	size_t fplen = r->have_xstate ? r->xstate_len : FXSAVE_SIZE;
+	unsigned char *fp = calloc(1, fplen + 4);
+	if (!fp)
+		return fail(err, errlen, ENOMEM, "out of memory");
+	memcpy(fp, r->have_xstate ? (const void *)r->xstate : (const void *)&r->fpregs,
+	       r->have_xstate ? r->xstate_len : sizeof(r->fpregs));
+	uint32_t magic1, xsize;
+	memcpy(&magic1, fp + SW_BYTES_OFFSET, sizeof(magic1));
+	memcpy(&xsize, fp + SW_BYTES_OFFSET + 12, sizeof(xsize));
+	if (r->have_xstate && magic1 == FP_MAGIC1 && xsize <= fplen && xsize >= FXSAVE_SIZE + 64) {
+		/* as ptrace gives it (the kernel's own xstate_fx_sw_bytes),
+		 * closed by the second magic where they say */
+		uint32_t m2 = FP_MAGIC2;
+		memcpy(fp + xsize, &m2, sizeof(m2));
+		fplen = xsize + 4;
+	} else {
+		/* the FXSAVE part only: x87 and SSE state restored, the rest
+		 * (AVX upper halves) reset by the kernel */
+		memset(fp + SW_BYTES_OFFSET, 0, FXSAVE_SIZE - SW_BYTES_OFFSET);
+		fplen = FXSAVE_SIZE;
+	}
+	uintptr_t fpaddr = (r->sp - fplen) & ~(uintptr_t)63;
+	struct k_sigframe f;
+	memset(&f, 0, sizeof(f));
+	uintptr_t faddr = ((fpaddr - sizeof(f)) & ~(uintptr_t)15) - 8;  /* rsp % 16 == 8, as after a call */
+	struct user_regs_struct g;
+	restarted_from_start(&r->regs, &g);
+	f.pretcode = r->h.restorer;
+	f.uc.uc_flags = UC_SS_FLAGS | (fplen > FXSAVE_SIZE ? UC_FP_XSTATE_F : 0);
+	/* uc_stack stays zero: an invalid request, which sigreturn ignores,
+	 * leaving the thread's alternate signal stack as it is */
+	struct k_sigcontext *c = &f.uc.uc_mcontext;
+	c->r8 = g.r8; c->r9 = g.r9; c->r10 = g.r10; c->r11 = g.r11;
+	c->r12 = g.r12; c->r13 = g.r13; c->r14 = g.r14; c->r15 = g.r15;
+	c->rdi = g.rdi; c->rsi = g.rsi; c->rbp = g.rbp; c->rbx = g.rbx;
+	c->rdx = g.rdx; c->rax = g.rax; c->rcx = g.rcx; c->rsp = g.rsp;
+	c->rip = g.rip; c->eflags = g.eflags;
+	c->cs = (uint16_t)g.cs;
+	c->ss = (uint16_t)g.ss;
+	c->fpstate = fpaddr;
+	f.uc.uc_sigmask = r->sigmask;
+	int rc = save_and_write(r, fpaddr, fp, fplen);
+	free(fp);
+	if (rc != 0 || save_and_write(r, faddr, &f, sizeof(f)) != 0)
+		return fail(err, errlen, errno, "cannot write to the stack of pid %d: %s", r->tid,
+			    strerror(errno));
+	r->frame = faddr;
+	r->sp = faddr;
+	return 0;
+}
+
+/* Wait for the thread's next stop; a signal on the way is held back and the
+ * thread resumed (PTRACE_SYSCALL).  0 with *st and *regs, or -1. */
+static int next_stop(struct remote *r, int *st, struct user_regs_struct *regs, char *err,
+		     size_t errlen)
+{
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	bool told = false;
+	long pause_ns = 0;
+	for (unsigned tries = 0;; tries++) {
+		pid_t w = waitpid(r->tid, st, __WALL | WNOHANG);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return fail(err, errlen, errno, "waiting for pid %d: %s", r->tid, strerror(errno));
+		if (w == 0) {
+			/* a call's system calls stop it often: yield first */
+			if (tries < 64) {
+				sched_yield();
+				continue;
+			}
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (!told && now.tv_sec - t0.tv_sec >= 5) {
+				format_warn("still waiting for the call inside pid %d to return", r->pid);
+				told = true;
+			}
+			pause_ns = pause_ns ? (pause_ns < 1000000 ? pause_ns * 2 : pause_ns) : 20000;
+			struct timespec ts = { 0, pause_ns };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		if (WIFEXITED(*st) || WIFSIGNALED(*st)) {
+			r->seized = false;
+			r->modified = false;
+			forget_saves(r);
+			return fail(err, errlen, ESRCH, "pid %d ended during the call", r->pid);
+		}
+		if (!WIFSTOPPED(*st))
+			continue;
+		int sig = WSTOPSIG(*st), event = *st >> 16;
+		if (event == 0 && sig != (SIGTRAP | 0x80)) {
+			if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) {
+				struct user_regs_struct g;
+				ptrace(PTRACE_GETREGS, r->tid, 0, &g);
+				return fail(err, errlen, EFAULT, "the call inside pid %d crashed at %#llx",
+					    r->pid, (unsigned long long)g.rip);
+			}
+			defer_signal(r, sig);
+		}
+		if (event == 0 && sig == (SIGTRAP | 0x80)) {
+			if (ptrace(PTRACE_GETREGS, r->tid, 0, regs) != 0)
+				return fail(err, errlen, errno, "ptrace(PTRACE_GETREGS): %s",
+					    strerror(errno));
+			return 0;
+		}
+		/* a signal held back, an interrupt left over, a group stop */
+		if (ptrace(PTRACE_SYSCALL, r->tid, 0, 0) != 0)
+			return fail(err, errlen, errno, "ptrace(PTRACE_SYSCALL): %s", strerror(errno));
+		tries = 0;
+		pause_ns = 0;
+	}
+}
+
+/* Run the thread from registers c until it enters the sigreturn that ends
+ * at `end` (the address after its syscall instruction).  If watch is not
+ * 0, *watched receives rax at the exit of the system call ending there. */
+static int run_until_sigreturn(struct remote *r, struct user_regs_struct *c, uintptr_t end,
+			       uintptr_t watch, uint64_t *watched, char *err, size_t errlen)
+{
+	/* -1: no restart of the interrupted call now; if stopped entering
+	 * the last call's sigreturn, that one is skipped */
+	c->orig_rax = (unsigned long long)-1;
+	if (ptrace(PTRACE_SETREGS, r->tid, 0, c) != 0)
+		return fail(err, errlen, errno, "ptrace(PTRACE_SETREGS): %s", strerror(errno));
+	r->modified = true;
+	r->at_sigreturn = r->at_end = false;
+	bool entered = false;
+	for (;;) {
+		if (ptrace(PTRACE_SYSCALL, r->tid, 0, 0) != 0)
+			return fail(err, errlen, errno, "ptrace(PTRACE_SYSCALL): %s", strerror(errno));
+		int st;
+		struct user_regs_struct g;
+		if (next_stop(r, &st, &g, err, errlen) != 0)
+			return -1;
+		if (g.rip == end && g.orig_rax == SYS_rt_sigreturn) {
+			r->at_sigreturn = r->at_end = true;
+			return 0;
+		}
+		if (watch && g.rip == watch) {
+			/* entry then exit of the watched system call */
+			if (entered)
+				*watched = g.rax;
+			entered = !entered;
+		}
+	}
+}
+
+int remote_syscall(struct remote *r, long nr, const uint64_t *args, int nargs, uint64_t *ret,
+		   char *err, size_t errlen)
+{
+	if (!r->h.restorer || !r->h.syscall_ret)
+		return fail(err, errlen, EINVAL, "no sigreturn trampoline known for pid %d", r->pid);
+	if (!r->frame && build_frame(r, err, errlen) != 0)
+		return -1;
+	/* the syscall's ret pops the frame's pretcode: __restore_rt */
+	struct user_regs_struct c = r->regs;
+	c.rip = r->h.syscall_ret;
+	c.rsp = r->frame;
+	c.rax = (unsigned long long)nr;
+	unsigned long long *regs[6] = { &c.rdi, &c.rsi, &c.rdx, &c.r10, &c.r8, &c.r9 };
+	for (int i = 0; i < nargs && i < 6; i++)
+		*regs[i] = args[i];
+	*ret = (uint64_t)-ENOSYS;
+	return run_until_sigreturn(r, &c, r->h.restorer + sizeof(restore_rt_code),
+				   r->h.syscall_ret + SYSCALL_INSN_LEN, ret, err, errlen);
+}
+
+/* The calls' return trampoline, in a page mapped in the process:
+ *   movabs %rax, <result>          the frame's siginfo, which sigreturn ignores
+ *   mov $1, %eax; movabs %rax, <done>
+ *   movabs $<the frame's ucontext>, %rsp
+ *   movabs $<END_WAIT_NS>, %rdi; xor %esi, %esi; nanosleep
+ *   mov $__NR_rt_sigreturn, %eax; syscall
+ * memtop, watching <done>, interrupts the thread in its nanosleep; gone,
+ * it lets the thread return through the frame after at most the sleep.
+ * The page is written while writable, then made executable only. */
+#define END_WAIT_NS   250000000L
+#define TRAMP_DATA    2048        /* offset of the timespec in the page */
+
+static size_t tramp_code(uintptr_t frame, uintptr_t page, unsigned char *code,
+			 size_t *end_wait)
+{
+	uint64_t res = frame + offsetof(struct k_sigframe, info);
+	uint64_t done = res + 8;
+	uint64_t uc = frame + offsetof(struct k_sigframe, uc);
+	uint64_t ts = page + TRAMP_DATA;
+	size_t n = 0;
+#define IMM64(v) do { uint64_t v_ = (v); memcpy(code + n, &v_, 8); n += 8; } while (0)
+	code[n++] = 0x48; code[n++] = 0xa3; IMM64(res);
+	code[n++] = 0xb8; code[n++] = 1; code[n++] = 0; code[n++] = 0; code[n++] = 0;
+	code[n++] = 0x48; code[n++] = 0xa3; IMM64(done);
+	code[n++] = 0x48; code[n++] = 0xbc; IMM64(uc);
+	code[n++] = 0x48; code[n++] = 0xbf; IMM64(ts);
+	code[n++] = 0x31; code[n++] = 0xf6;
+	code[n++] = 0xb8; code[n++] = SYS_nanosleep; code[n++] = 0; code[n++] = 0; code[n++] = 0;
+	code[n++] = 0x0f; code[n++] = 0x05;
+	*end_wait = n;
+	code[n++] = 0xb8; code[n++] = SYS_rt_sigreturn; code[n++] = 0; code[n++] = 0; code[n++] = 0;
+	code[n++] = 0x0f; code[n++] = 0x05;
+#undef IMM64
+	return n;
+}
+
+static int map_trampoline(struct remote *r, char *err, size_t errlen)
+{
+	uint64_t a[6] = { 0, TRAMP_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  (uint64_t)-1, 0 };
+	uint64_t page;
+	if (remote_syscall(r, SYS_mmap, a, 6, &page, err, errlen) != 0)
+		return -1;
+	if (page > (uint64_t)-4096)
+		return fail(err, errlen, (int)-page, "mmap inside pid %d failed: %s", r->pid,
+			    strerror((int)-page));
+	r->page = (uintptr_t)page;
+	unsigned char code[96];
+	size_t n = tramp_code(r->frame, r->page, code, &r->end_wait);
+	struct timespec ts = { 0, END_WAIT_NS };
+	if (remote_write(r, r->page, code, n) != 0 ||
+	    remote_write(r, r->page + TRAMP_DATA, &ts, sizeof(ts)) != 0)
+		return fail(err, errlen, errno, "cannot write to pid %d: %s", r->pid, strerror(errno));
+	uint64_t p[3] = { r->page, TRAMP_PAGE, PROT_READ | PROT_EXEC }, rv;
+	if (remote_syscall(r, SYS_mprotect, p, 3, &rv, err, errlen) != 0)
+		return -1;
+	if (rv != 0)
+		return fail(err, errlen, (int)-rv, "mprotect inside pid %d failed: %s", r->pid,
+			    strerror((int)-rv));
+	return 0;
+}
+
+/* A stop while the call runs (PTRACE_CONT): 1 to go on waiting, 0 for the
+ * interrupt stop, -1 if the process ended or the call crashed. */
+static int call_stop(struct remote *r, int st, char *err, size_t errlen)
+{
+	if (WIFEXITED(st) || WIFSIGNALED(st)) {
+		r->seized = false;
+		r->modified = false;
+		forget_saves(r);
+		return fail(err, errlen, ESRCH, "pid %d ended during the call", r->pid);
+	}
+	if (!WIFSTOPPED(st))
+		return 1;
+	int sig = WSTOPSIG(st), event = st >> 16;
+	if (event == PTRACE_EVENT_STOP && (sig == SIGTRAP || sig == SIGSTOP || sig == SIGTSTP ||
+					   sig == SIGTTIN || sig == SIGTTOU))
+		return 0;
+	if (event == 0) {
+		if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) {
+			struct user_regs_struct g;
+			ptrace(PTRACE_GETREGS, r->tid, 0, &g);
+			return fail(err, errlen, EFAULT, "the call inside pid %d crashed at %#llx",
+				    r->pid, (unsigned long long)g.rip);
+		}
+		defer_signal(r, sig);
+	}
+	if (ptrace(PTRACE_CONT, r->tid, 0, 0) != 0)
+		return fail(err, errlen, errno, "ptrace(PTRACE_CONT): %s", strerror(errno));
+	return 1;
+}
+
 int remote_call(struct remote *r, uintptr_t fn, const uint64_t *args, int nargs, uint64_t *ret,
 		char *err, size_t errlen)
 {
-	static const uint64_t zero = 0;
+	if (!r->page && map_trampoline(r, err, errlen) != 0)
+		return -1;
+	uintptr_t res_addr = r->frame + offsetof(struct k_sigframe, info);
+	uint64_t res[2] = { 0, 0 };
+	if (remote_write(r, res_addr, res, sizeof(res)) != 0)
+		return fail(err, errlen, errno, "cannot write to the stack of pid %d: %s", r->tid,
+			    strerror(errno));
 	/* The return address, where a call instruction would have put it: the
 	 * stack is 16-byte aligned before the call, so rsp % 16 == 8 at entry. */
 	uintptr_t ret_slot = (r->sp & ~(uintptr_t)15) - 16 + 8;
-	if (save_and_write(r, ret_slot, &zero, sizeof(zero)) != 0)
+	uint64_t back = r->page;
+	if (save_and_write(r, ret_slot, &back, sizeof(back)) != 0)
 		return fail(err, errlen, errno, "cannot write to the stack of pid %d: %s", r->tid,
 			    strerror(errno));
 	r->sp = ret_slot;
@@ -541,6 +957,8 @@ int remote_call(struct remote *r, uintptr_t fn, const uint64_t *args, int nargs,
 	c.rip = fn;
 	c.rsp = ret_slot;
 	c.rax = 0;
+	/* no restart of the interrupted call now, nor of the last call's
+	 * sleep or sigreturn */
 	c.orig_rax = (unsigned long long)-1;
 	unsigned long long *regs[6] = { &c.rdi, &c.rsi, &c.rdx, &c.rcx, &c.r8, &c.r9 };
 	for (int i = 0; i < nargs && i < 6; i++)
@@ -548,71 +966,88 @@ int remote_call(struct remote *r, uintptr_t fn, const uint64_t *args, int nargs,
 	if (ptrace(PTRACE_SETREGS, r->tid, 0, &c) != 0)
 		return fail(err, errlen, errno, "ptrace(PTRACE_SETREGS): %s", strerror(errno));
 	r->modified = true;
+	r->at_sigreturn = r->at_end = false;
 	if (ptrace(PTRACE_CONT, r->tid, 0, 0) != 0)
 		return fail(err, errlen, errno, "ptrace(PTRACE_CONT): %s", strerror(errno));
 	struct timespec t0, now;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	bool told = false;
-	for (long pause_ns = 20000;;) {
+	long pause_ns = 0;
+	for (unsigned tries = 0;; tries++) {
 		int st;
 		pid_t w = waitpid(r->tid, &st, __WALL | WNOHANG);
+		if (w < 0 && errno != EINTR)
+			return fail(err, errlen, errno, "waiting for pid %d: %s", r->tid, strerror(errno));
+		if (w > 0 && call_stop(r, st, err, errlen) < 0)
+			return -1;
+		if (remote_read(r, res_addr, res, sizeof(res)) != 0)
+			return fail(err, errlen, errno, "cannot read the stack of pid %d", r->tid);
+		if (res[1] == 1)
+			break;
+		if (tries < 16) {
+			sched_yield();
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!told && now.tv_sec - t0.tv_sec >= 5) {
+			format_warn("still waiting for the call inside pid %d to return", r->pid);
+			told = true;
+		}
+		pause_ns = pause_ns ? (pause_ns < 1000000 ? pause_ns * 2 : pause_ns) : 20000;
+		struct timespec ts = { 0, pause_ns };
+		nanosleep(&ts, NULL);
+	}
+	*ret = res[0];
+	/* returned: stop it in the trampoline's sleep */
+	if (ptrace(PTRACE_INTERRUPT, r->tid, 0, 0) != 0)
+		return fail(err, errlen, errno, "ptrace(PTRACE_INTERRUPT): %s", strerror(errno));
+	for (;;) {
+		int st;
+		pid_t w = waitpid(r->tid, &st, __WALL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
 			return fail(err, errlen, errno, "waiting for pid %d: %s", r->tid, strerror(errno));
-		if (w == 0) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if (!told && now.tv_sec - t0.tv_sec >= 5) {
-				format_warn("still waiting for the call inside pid %d to "
-					"return (do not kill memtop now: the call would return into "
-					"nothing)", r->pid);
-				told = true;
-			}
-			struct timespec ts = { 0, pause_ns };
-			nanosleep(&ts, NULL);
-			if (pause_ns < 1000000)
-				pause_ns *= 2;
-			continue;
-		}
-		if (WIFEXITED(st) || WIFSIGNALED(st)) {
-			r->seized = false;
-			r->modified = false;
-			r->nsaves = 0;
-			return fail(err, errlen, ESRCH, "pid %d ended during the call", r->pid);
-		}
-		if (!WIFSTOPPED(st))
-			continue;
-		int sig = WSTOPSIG(st);
-		if ((st >> 16) == 0 && sig == SIGSEGV) {
-			struct user_regs_struct g;
-			if (ptrace(PTRACE_GETREGS, r->tid, 0, &g) != 0)
-				return fail(err, errlen, errno, "ptrace(PTRACE_GETREGS): %s",
-					    strerror(errno));
-			if (g.rip == 0) {
-				*ret = g.rax;
-				return 0;
-			}
-			return fail(err, errlen, EFAULT, "the call inside pid %d crashed at %#llx",
-				    r->pid, (unsigned long long)g.rip);
-		}
-		/* an interrupt left over, or a signal: held back until release */
-		if ((st >> 16) == 0)
-			defer_signal(r, sig);
-		if (ptrace(PTRACE_CONT, r->tid, 0, 0) != 0)
-			return fail(err, errlen, errno, "ptrace(PTRACE_CONT): %s", strerror(errno));
+		int k = call_stop(r, st, err, errlen);
+		if (k < 0)
+			return -1;
+		if (k == 0)
+			break;
 	}
+	struct user_regs_struct g;
+	if (ptrace(PTRACE_GETREGS, r->tid, 0, &g) != 0)
+		return fail(err, errlen, errno, "ptrace(PTRACE_GETREGS): %s", strerror(errno));
+	uintptr_t w0 = r->page + r->end_wait;
+	if (g.rip == w0 || g.rip == w0 + 5) {
+		r->at_end = true;
+		return 0;
+	}
+	/* memtop was slower than the sleep: the thread went back through the
+	 * frame and runs its own code again, over the stack memtop used */
+	r->modified = false;
+	forget_saves(r);
+	r->page = 0;
+	r->frame = 0;
+	return fail(err, errlen, ETIME, "the thread of pid %d went on before memtop caught the "
+		    "call's end (memtop was held up for %.2f s): try again", r->pid,
+		    END_WAIT_NS / 1e9);
 }
 
 int remote_release(struct remote *r, char *err, size_t errlen)
 {
 	int rc = 0;
-	for (size_t i = r->nsaves; i-- > 0;)
-		if (remote_write(r, r->saves[i].addr, r->saves[i].bytes, r->saves[i].len) != 0)
-			rc = fail(err, errlen, errno, "cannot restore the stack of pid %d", r->tid);
-	r->nsaves = 0;
-	if (r->modified) {
-		if (ptrace(PTRACE_SETREGS, r->tid, 0, &r->regs) != 0)
-			rc = fail(err, errlen, errno, "ptrace(PTRACE_SETREGS): %s", strerror(errno));
+	bool regs_back = true;
+	if (r->page && r->at_end) {
+		/* no call will return into it any more */
+		uint64_t a[2] = { r->page, TRAMP_PAGE }, rv;
+		if (remote_syscall(r, SYS_munmap, a, 2, &rv, err, errlen) != 0)
+			rc = -1;
+		r->page = 0;
+	}
+	if (r->modified && r->seized) {
+		/* The extended state first: until the registers are back, the
+		 * thread would still return through the frame, which restores
+		 * the same. */
 		if (r->have_xstate) {
 			struct iovec iov = { r->xstate, r->xstate_len };
 			if (ptrace(PTRACE_SETREGSET, r->tid, (void *)NT_X86_XSTATE, &iov) != 0)
@@ -621,8 +1056,24 @@ int remote_release(struct remote *r, char *err, size_t errlen)
 		} else if (ptrace(PTRACE_SETFPREGS, r->tid, 0, &r->fpregs) != 0) {
 			rc = fail(err, errlen, errno, "ptrace(PTRACE_SETFPREGS): %s", strerror(errno));
 		}
+		struct user_regs_struct g = r->regs;
+		/* Entering a system call, the thread runs the one orig_rax names
+		 * once let go: the interrupted call's restart.  At any other
+		 * stop (a crash in the call) the kernel chooses it itself. */
+		if (r->at_sigreturn)
+			g.orig_rax = restart_number(&r->regs);
+		if (ptrace(PTRACE_SETREGS, r->tid, 0, &g) != 0) {
+			rc = fail(err, errlen, errno, "ptrace(PTRACE_SETREGS): %s", strerror(errno));
+			regs_back = false;
+		}
 		r->modified = false;
 	}
+	/* the frame is not needed any more (unless the thread still returns
+	 * through it): what was below the red zone */
+	for (size_t i = r->nsaves; regs_back && i-- > 0;)
+		if (r->seized && remote_write(r, r->saves[i].addr, r->saves[i].bytes,
+					      r->saves[i].len) != 0)
+			rc = fail(err, errlen, errno, "cannot restore the stack of pid %d", r->tid);
 	remote_release_untouched(r);
 	return rc;
 }

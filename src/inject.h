@@ -9,6 +9,12 @@
  * forever.  The borrowed thread itself is only used at a safe point (see
  * remote_safe_point): not inside malloc, fork or the dynamic loader, whose
  * locks a call that loads a library would need.
+ *
+ * memtop may die at any moment (SIGKILL, the OOM killer): the kernel then
+ * lets the thread go with whatever registers it has.  So every call is made
+ * self-restoring: the thread's stack holds a signal frame with its original
+ * state, and the call returns into a sigreturn, which puts the thread back
+ * exactly where it was with or without memtop (see inject.c).
  */
 #ifndef MEMTOP_INJECT_H
 #define MEMTOP_INJECT_H
@@ -95,8 +101,20 @@ void unsafe_add(struct unsafe_ranges *u, uintptr_t lo, uintptr_t hi);
 struct remote_save {
 	uintptr_t addr;
 	size_t len;
-	unsigned char bytes[4112];  /* a path and its NUL */
+	unsigned char *bytes;       /* what was there (malloc'd) */
 };
+
+/* Code of the process's libc the calls return through: its sigreturn
+ * trampoline (__restore_rt, not exported: found by its bytes) and a
+ * "syscall; ret" sequence for the system calls made on the thread. */
+struct remote_helpers {
+	uintptr_t restorer, syscall_ret;
+};
+
+/* Find them in the executable range [lo, hi) of the process's libc: 0, or
+ * -1 with a message. */
+int remote_helpers_find(int pid, uintptr_t lo, uintptr_t hi, struct remote_helpers *h,
+			char *err, size_t errlen);
 
 struct remote {
 	int pid, tid;
@@ -110,6 +128,14 @@ struct remote {
 	uintptr_t sp;               /* lowest byte used so far below the red zone */
 	struct remote_save saves[8];
 	size_t nsaves;
+	struct remote_helpers h;    /* set by the caller before the first call */
+	uint64_t sigmask;           /* the thread's blocked signals, as found */
+	uintptr_t frame;            /* the signal frame on its stack, 0 until built */
+	uintptr_t page;             /* the return trampoline mapped in the process */
+	size_t end_wait;            /* offset in it of the end of the call's sleep */
+	bool at_sigreturn;          /* stopped entering the frame's sigreturn (after a
+				     * system call), else at an interrupt stop */
+	bool at_end;                /* at the clean end of a call or system call */
 	int deferred[8];            /* signals that arrived while we had it */
 	size_t ndeferred;
 };
@@ -130,11 +156,17 @@ int remote_read(struct remote *r, uintptr_t addr, void *buf, size_t len);
 int remote_write(struct remote *r, uintptr_t addr, const void *buf, size_t len);
 /* Call fn(args...) (integer/pointer arguments, at most 6) and wait for it
  * to return; *ret receives rax.  0, or -1 with a message (the process
- * ended, or the function crashed). */
+ * ended, or the function crashed).  Should memtop die meanwhile, the call
+ * still returns into the thread's original state. */
 int remote_call(struct remote *r, uintptr_t fn, const uint64_t *args, int nargs, uint64_t *ret,
 		char *err, size_t errlen);
-/* Restore every byte pushed, the registers and extended state, re-deliver
- * the signals that arrived meanwhile, and detach.  0 or -1. */
+/* Make system call nr(args...) on the thread (at most 6 arguments); *ret
+ * receives its result.  0 or -1 with a message. */
+int remote_syscall(struct remote *r, long nr, const uint64_t *args, int nargs, uint64_t *ret,
+		   char *err, size_t errlen);
+/* Unmap the trampoline, restore every byte pushed, the registers and
+ * extended state, re-deliver the signals that arrived meanwhile, and
+ * detach.  0 or -1. */
 int remote_release(struct remote *r, char *err, size_t errlen);
 
 #endif

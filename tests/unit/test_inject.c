@@ -68,6 +68,8 @@ static void on_usr1(int sig)
 static void child_main(int fd)
 {
 	signal(SIGUSR1, on_usr1);
+	if (write(fd, "s", 1) != 1)
+		_exit(2);
 	volatile double x = 1.25;
 	while (!got_usr1) {
 		struct timespec ts = { 0, 2000000 };
@@ -90,6 +92,9 @@ static void test_remote_call(void **state)
 		child_main(p[1]);
 	}
 	close(p[1]);
+	/* its handler in place (a loaded machine may not run it for a while) */
+	char c = 0;
+	assert_int_equal(read(p[0], &c, 1), 1);
 	struct timespec ts = { 0, 50000000 };
 	nanosleep(&ts, NULL);
 
@@ -101,8 +106,12 @@ static void test_remote_call(void **state)
 	struct elf_syms s;
 	assert_int_equal(elf_syms_load(child, &libc, &s, err, sizeof(err)), 0);
 
+	struct remote_helpers h;
+	assert_int_equal(remote_helpers_find(child, libc.text_lo, libc.text_hi, &h, err,
+					     sizeof(err)), 0);
 	struct remote r;
 	assert_int_equal(remote_seize(&r, child, child, err, sizeof(err)), 0);
+	r.h = h;
 	struct unsafe_ranges u;
 	memset(&u, 0, sizeof(u));
 	u.libc_lo = libc.text_lo;
@@ -132,7 +141,6 @@ static void test_remote_call(void **state)
 	assert_int_equal((pid_t)ret, child);
 	assert_int_equal(remote_release(&r, err, sizeof(err)), 0);
 
-	char c = 0;
 	assert_int_equal(read(p[0], &c, 1), 1);
 	assert_int_equal(c, 'y');
 	int st;
