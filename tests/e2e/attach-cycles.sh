@@ -6,7 +6,9 @@
 . "$(dirname "$0")/lib.sh"
 
 CYCLES=${ATTACH_CYCLES:-100}
-"$PROGS/attachee" 3 > "$WORK/a.out" 2>&1 &
+# its own limit (MAX_SECONDS) well past the cycles: on a loaded machine
+# with -j2 a cycle has taken over 1 s
+"$PROGS/attachee" 3 900 > "$WORK/a.out" 2>&1 &
 A=$!
 trap 'kill -9 "$A" 2>/dev/null; rm -f "/dev/shm/memtop.$A"; rm -rf "$WORK"' EXIT
 i=0
