@@ -64,7 +64,7 @@ static uint32_t check2(const void *a, size_t alen, const void *b, size_t blen)
 }
 
 static int write_block(uint32_t type, int32_t tid, const void *a, size_t alen, const void *b,
-		       size_t blen)
+		       size_t blen, struct mt_tbuf *events_of)
 {
 	if (!__atomic_load_n(&mt_trace_on, __ATOMIC_RELAXED))
 		return -1;
@@ -79,6 +79,14 @@ static int write_block(uint32_t type, int32_t tid, const void *a, size_t alen, c
 		return -1;
 	}
 	ssize_t want = (ssize_t)(sizeof(h) + alen + blen);
+	struct stat st;
+	if (events_of && fstat(fd, &st) == 0) {
+		events_of->writing_end = (uint64_t)st.st_size + (uint64_t)want;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		__atomic_store_n(&events_of->writing_count, ((const struct mt_tb_events *)a)->count,
+				 __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	}
 	ssize_t n = writev(fd, iov, blen ? 3 : 2);
 	int err = n == want ? 0 : n < 0 ? errno : ENOSPC;
 	close(fd);
@@ -242,19 +250,19 @@ void trace_clock(void)
 		.monotonic_ns = mt_clock_ns(CLOCK_MONOTONIC),
 		.ticks_hz = MT_TRACE_HZ,
 	};
-	write_block(MT_TB_CLOCK, 0, &c, sizeof(c), NULL, 0);
+	write_block(MT_TB_CLOCK, 0, &c, sizeof(c), NULL, 0, NULL);
 }
 
 void trace_stack(uint32_t id, uint32_t depth, uint32_t flags, const uint64_t *frames)
 {
 	struct mt_tb_stack s = { .id = id, .depth = depth, .flags = flags };
-	write_block(MT_TB_STACK, 0, &s, sizeof(s), frames, depth * sizeof(frames[0]));
+	write_block(MT_TB_STACK, 0, &s, sizeof(s), frames, depth * sizeof(frames[0]), NULL);
 }
 
 void trace_module(uint64_t start, uint64_t end, uint64_t offset, const char *path)
 {
 	struct mt_tb_module m = { .start = start, .end = end, .offset = offset };
-	write_block(MT_TB_MODULE, 0, &m, sizeof(m), path, strlen(path) + 1);
+	write_block(MT_TB_MODULE, 0, &m, sizeof(m), path, strlen(path) + 1, NULL);
 }
 
 static void thread_record(int32_t tid, uint32_t what, uint32_t slot, const char *name,
@@ -264,7 +272,7 @@ static void thread_record(int32_t tid, uint32_t what, uint32_t slot, const char 
 				  .time_ns = mt_clock_ns(CLOCK_REALTIME), .cpu_ns = cpu_ns };
 	if (name)
 		memcpy(t.name, name, sizeof(t.name));
-	write_block(MT_TB_THREAD, tid, &t, sizeof(t), NULL, 0);
+	write_block(MT_TB_THREAD, tid, &t, sizeof(t), NULL, 0, NULL);
 }
 
 struct mt_tbuf *trace_attach(struct mt_tbuf *old, int tid, uint32_t slot, const char *name)
@@ -331,20 +339,18 @@ static bool lock_buf_for_stop(struct mt_tbuf *tb, int self_tid)
 /* Called with tb->lock held: the block numbers and the end record's count
  * move with the blocks written. */
 static void write_stream(struct mt_tbuf *tb, struct mt_tstream *st, const unsigned char *data,
-			 uint32_t used, uint32_t flags)
+			 uint32_t used, uint32_t count, uint32_t flags)
 {
 	if (used == 0)
 		return;
-	/* once: at the process-end flush the owner may still be appending */
-	uint32_t count = st->count;
 	uint32_t *seq = (flags & MT_EVENTS_NESTED) ? &tb->seq_nested : &tb->seq_main;
 	flags |= MT_EVENTS_SEQ | (*seq & MT_EVENTS_SEQ_MASK) << MT_EVENTS_SEQ_SHIFT;
 	(*seq)++;
 	struct mt_tb_events e = { .base_ticks = st->base_ticks, .count = count, .flags = flags };
-	if (write_block(MT_TB_EVENTS, tb->tid, &e, sizeof(e), data, used) == 0)
-		__atomic_fetch_add(&events_written, count, __ATOMIC_RELAXED);
-	else
-		__atomic_fetch_add(&events_lost, count, __ATOMIC_RELAXED);
+	int r = write_block(MT_TB_EVENTS, tb->tid, &e, sizeof(e), data, used, tb);
+	__atomic_fetch_add(r == 0 ? &events_written : &events_lost, count, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&tb->writing_count, 0, __ATOMIC_RELAXED);
 }
 
 /* Owner side; the caller holds tb->busy, so nothing appends meanwhile. */
@@ -354,8 +360,9 @@ void trace_flush(struct mt_tbuf *tb)
 	if (!tb->closed) {
 		/* Nested events first: they happened before whatever the owner
 		 * appends after this flush. */
-		write_stream(tb, &tb->nested, tb->nbuf, tb->nested.used, MT_EVENTS_NESTED);
-		write_stream(tb, &tb->main, tb->buf, tb->main.used, 0);
+		write_stream(tb, &tb->nested, tb->nbuf, tb->nested.used, tb->nested.count,
+			     MT_EVENTS_NESTED);
+		write_stream(tb, &tb->main, tb->buf, tb->main.used, tb->main.count, 0);
 	} else {
 		__atomic_fetch_add(&events_lost, tb->main.count + tb->nested.count,
 				   __ATOMIC_RELAXED);
@@ -439,13 +446,26 @@ static int stop_locked(void)
 	int self_tid = (int)syscall(SYS_gettid);
 	for (uint32_t i = 0; i < MT_MAX_SLOTS; i++) {
 		struct mt_tbuf *tb = __atomic_load_n(&all_bufs[i], __ATOMIC_ACQUIRE);
-		if (!tb || !lock_buf_for_stop(tb, self_tid))
+		if (!tb)
 			continue;
-		uint32_t nused = __atomic_load_n(&tb->nested.used, __ATOMIC_ACQUIRE);
-		uint32_t used = __atomic_load_n(&tb->main.used, __ATOMIC_ACQUIRE);
+		if (!lock_buf_for_stop(tb, self_tid)) {
+			/* This thread's own write, interrupted by the handler
+			 * that ends the process: counted if it reached the file
+			 * (a signal during the write is handled as it returns). */
+			struct stat st;
+			uint32_t c = __atomic_load_n(&tb->writing_count, __ATOMIC_RELAXED);
+			if (c && tb->tid == self_tid && stat(trace_path, &st) == 0 &&
+			    (uint64_t)st.st_size >= tb->writing_end)
+				__atomic_fetch_add(&events_written, c, __ATOMIC_RELAXED);
+			continue;
+		}
+		/* once each: the owner may still be appending (this very
+		 * thread, interrupted by the signal handler that ends it) */
+		union mt_tpos n = { .pos = __atomic_load_n(&tb->nested.pos, __ATOMIC_ACQUIRE) };
+		union mt_tpos m = { .pos = __atomic_load_n(&tb->main.pos, __ATOMIC_ACQUIRE) };
 		if (!tb->closed) {
-			write_stream(tb, &tb->nested, tb->nbuf, nused, MT_EVENTS_NESTED);
-			write_stream(tb, &tb->main, tb->buf, used, 0);
+			write_stream(tb, &tb->nested, tb->nbuf, n.used, n.count, MT_EVENTS_NESTED);
+			write_stream(tb, &tb->main, tb->buf, m.used, m.count, 0);
 		}
 		tb->closed = 1;
 		unlock_buf(tb);
@@ -453,7 +473,7 @@ static int stop_locked(void)
 	struct mt_tb_end e = { .realtime_ns = mt_clock_ns(CLOCK_REALTIME),
 			       .events = __atomic_load_n(&events_written, __ATOMIC_RELAXED),
 			       .lost = __atomic_load_n(&events_lost, __ATOMIC_RELAXED) };
-	write_block(MT_TB_END, 0, &e, sizeof(e), NULL, 0);
+	write_block(MT_TB_END, 0, &e, sizeof(e), NULL, 0, NULL);
 	__atomic_store_n(&mt_trace_on, false, __ATOMIC_RELEASE);
 	int err = first_error;
 	pthread_mutex_unlock(&start_lock);

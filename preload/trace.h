@@ -26,8 +26,30 @@
 #define MT_EVENT_MAX    84u      /* longest encoded event (73), and 3 bytes that
                                   * mt_put_pvarint may write past it */
 
+/* used and count share one word, written in one store by the append: a
+ * signal handler that ends the process (the process-end flush) in the
+ * middle of an append sees both before or both after that event. */
+union mt_tpos {
+	struct {
+		uint32_t used, count;
+	};
+	uint64_t pos;
+};
+
+/* One event of len bytes added to pos: used += len, count += 1. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define MT_TPOS_ADD(len) ((len) + ((uint64_t)1 << 32))
+#else
+#define MT_TPOS_ADD(len) (((uint64_t)(len) << 32) + 1)
+#endif
+
 struct mt_tstream {
-	uint32_t used, count;
+	union {
+		struct {
+			uint32_t used, count;
+		};
+		uint64_t pos;
+	};
 	uint64_t base_ticks, last_ticks;
 	uint64_t prev_ptr;
 	struct mt_ucache uc;         /* the block's allocations (trace_format.h) */
@@ -43,6 +65,11 @@ struct mt_tbuf {
 	int closed;                 /* written out at process end: no more */
 	uint32_t clock_left;        /* events before the next check of the clock page */
 	uint32_t seq_main, seq_nested;  /* the streams' next block numbers (MT_EVENTS_SEQ) */
+	/* An events block on its way to the file: its count, and the file's
+	 * size once it is there (a handler that ends the process in the
+	 * middle of the write tells from the size whether it went out). */
+	uint32_t writing_count;
+	uint64_t writing_end;
 	struct mt_tbuf *next_free;
 	struct mt_tstream main, nested;
 	unsigned char nbuf[MT_TBUF_NESTED];
@@ -172,10 +199,9 @@ trace_encode(struct mt_tstream *st, unsigned char *buf, unsigned op, uint64_t a,
 		p = mt_put_pvarint(p, sm.stack_id);
 		p = mt_put_pvarint(p, sm.weight);
 	}
-	st->count++;
 	st->last_ticks = now;
 	/* release: the process-end flush, from another thread, reads up to used */
-	__atomic_store_n(&st->used, st->used + (uint32_t)(p - start), __ATOMIC_RELEASE);
+	__atomic_store_n(&st->pos, st->pos + MT_TPOS_ADD((uint64_t)(p - start)), __ATOMIC_RELEASE);
 }
 
 /* The real clock, and whether the page may be trusted for the next
